@@ -1,0 +1,115 @@
+"""Load a corpus folder into Documents, skipping (with a named warning) what cannot be read."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CorpusNotFound
+from .types import Document
+
+log = logging.getLogger("qa")
+
+SUPPORTED = (".txt", ".md", ".markdown")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file of the corpus that was not indexed, and why."""
+
+    doc_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """What is cheap to learn about a file without reading it: used to notice changes."""
+
+    doc_id: str
+    size: int
+    mtime_ns: int
+
+
+def doc_id_of(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def scan(root: str | Path) -> list[FileStat]:
+    """List the candidate documents of a corpus folder (recursively), sorted by id.
+
+    Hidden files and folders are ignored, and so are links that lead outside the folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusNotFound(
+            f"corpus folder {str(root)!r} does not exist: create it and put .txt or .md files "
+            "in it, or pass --seeds-dir / seeds_dir= to point at your documents"
+        )
+    real_root = root.resolve()
+    found: list[FileStat] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            try:
+                if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+                    log.warning("skipped %s: it links outside the corpus folder", path)
+                    continue
+                st = path.stat()
+            except OSError as exc:
+                log.warning("skipped %s: %s", path, exc.strerror or exc)
+                continue
+            found.append(FileStat(doc_id_of(path, root), st.st_size, st.st_mtime_ns))
+    return sorted(found, key=lambda s: s.doc_id)
+
+
+def decode(data: bytes) -> str:
+    """Text exactly as ``open(path, encoding="utf-8").read()`` gives it (universal newlines)."""
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_document(root: str | Path, doc_id: str) -> Document | Skipped:
+    """Read one document, or say why it was skipped."""
+    path = Path(root) / doc_id
+    if path.suffix.lower() not in SUPPORTED:
+        return Skipped(doc_id, f"unsupported file type {path.suffix or '(none)'!r}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Skipped(doc_id, f"cannot be read ({exc.strerror or exc})")
+    if b"\x00" in data[:8192]:
+        return Skipped(doc_id, "looks binary")
+    try:
+        text = decode(data)
+    except UnicodeDecodeError as exc:
+        return Skipped(doc_id, f"is not UTF-8 (byte {exc.start}); save it as UTF-8")
+    if not text.strip():
+        return Skipped(doc_id, "is empty")
+    return Document(doc_id, str(path), text, hashlib.sha256(data).hexdigest())
+
+
+def load_documents(root: str | Path) -> tuple[list[Document], list[Skipped]]:
+    """Load every supported document below ``root``.
+
+    Args:
+        root: the corpus folder.
+
+    Returns:
+        The documents (sorted by id) and the files skipped, each with its reason; every skip
+        is also logged as a warning.
+    """
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    for stat in scan(root):
+        result = read_document(root, stat.doc_id)
+        if isinstance(result, Skipped):
+            log.warning("skipped %s: %s", result.doc_id, result.reason)
+            skipped.append(result)
+        else:
+            docs.append(result)
+    return docs, skipped

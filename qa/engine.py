@@ -1,0 +1,139 @@
+"""`ask()`: keep the index of a corpus folder fresh and answer questions from it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from pathlib import Path
+
+from . import store
+from .answer import select
+from .embedding import get_embedder
+from .errors import EmptyQuestion, IndexCorrupt, IndexMismatch
+from .indexer import build_index, is_current
+from .retrieval import Retriever
+from .settings import Settings
+from .types import Answer
+
+log = logging.getLogger("qa")
+
+# Longer questions are cut (with a notice): the embedding model reads ~256 word pieces anyway.
+MAX_QUESTION_CHARS = 2000
+
+
+def clean_question(question: object) -> tuple[str, tuple[str, ...]]:
+    """The searchable text of a question and any notice about what was changed.
+
+    Raises:
+        EmptyQuestion: the question is None, not text, or has nothing to search.
+    """
+    if question is None or not isinstance(question, str):
+        raise EmptyQuestion(f"the question must be text, got {type(question).__name__}")
+    # Control characters (other than spacing) carry no meaning and confuse tokenizers.
+    text = "".join(
+        ch if not unicodedata.category(ch).startswith("C") else " "
+        for ch in question
+        if ch not in "\u200b\ufeff"
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise EmptyQuestion("the question is empty: type a question about your documents")
+    notices: tuple[str, ...] = ()
+    if len(text) > MAX_QUESTION_CHARS:
+        text = text[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0] or text[:MAX_QUESTION_CHARS]
+        notices = (f"the question was cut to its first {len(text)} characters",)
+    return text, notices
+
+
+class Engine:
+    """One corpus folder, its index and the loaded model, kept in step with the folder."""
+
+    def __init__(self, seeds_dir: str | Path, index_dir: str | Path, settings: Settings) -> None:
+        self.seeds_dir = Path(seeds_dir)
+        self.index_dir = Path(index_dir)
+        self.settings = settings
+        self._index: store.StoredIndex | None = None
+        self._lock = threading.Lock()
+
+    def index(self) -> store.StoredIndex:
+        """The live index, rebuilt first when the corpus or the settings changed."""
+        with self._lock:
+            index = self._index
+            live = store.current_generation(self.index_dir)
+            if index is None or live is None or live.name != index.generation:
+                index = self._load()
+            if index is None or not is_current(self.seeds_dir, index, self.settings):
+                build_index(self.seeds_dir, self.index_dir, settings=self.settings, progress=False)
+                index = self._load()
+            if index is None:  # pragma: no cover - build_index either writes an index or raises
+                raise IndexCorrupt(f"no index in {self.index_dir} after a build")
+            self._index = index
+            return index
+
+    def _load(self) -> store.StoredIndex | None:
+        try:
+            return store.load(self.index_dir)
+        except (IndexCorrupt, IndexMismatch) as exc:
+            log.warning("%s; rebuilding the index", exc)
+            build_index(self.seeds_dir, self.index_dir, settings=self.settings, rebuild=True, progress=False)
+            return store.load(self.index_dir)
+
+    def ask(self, question: str, *, k: int = 5) -> Answer:
+        query, notices = clean_question(question)
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        index = self.index()
+        embedder = get_embedder(self.settings.model, self.settings.batch_size)
+        query_vec = embedder.encode([query])[0]
+        hits = Retriever(index, self.settings).search(query, query_vec)
+        found, passages = select(index, hits, query, query_vec, self.settings, k)
+        return Answer(question=question, found=found, passages=passages, query=query, notices=notices)
+
+
+_engines: dict[tuple, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(
+    seeds_dir: str | Path = "seeds", index_dir: str | Path = "index", settings: Settings | None = None
+) -> Engine:
+    """One Engine per (corpus, index, settings) in this process."""
+    settings = settings or Settings()
+    key = (str(Path(seeds_dir).resolve()), str(Path(index_dir).resolve()), settings)
+    with _engines_lock:
+        if key not in _engines:
+            _engines[key] = Engine(seeds_dir, index_dir, settings)
+        return _engines[key]
+
+
+def ask(
+    question: str,
+    *,
+    k: int = 5,
+    seeds_dir: str | Path = "seeds",
+    index_dir: str | Path = "index",
+    settings: Settings | None = None,
+) -> Answer:
+    """Answer a question with verbatim quotes from the documents in ``seeds_dir``.
+
+    The index is built on first use and brought up to date whenever the documents or the
+    settings change (only new or changed documents are embedded).
+
+    Args:
+        question: the question, in plain words.
+        k: how many passages to return.
+        seeds_dir: the corpus folder.
+        index_dir: the index folder.
+        settings: indexing and answering settings (defaults when None).
+
+    Returns:
+        An Answer: ``found`` says whether the passages answer the question; ``passages`` are
+        the best quotes, best first, even when ``found`` is False.
+
+    Raises:
+        EmptyQuestion: (a ValueError) the question is blank.
+        CorpusNotFound: the corpus folder does not exist.
+        EmptyCorpus: the corpus has no readable document.
+    """
+    return get_engine(seeds_dir, index_dir, settings).ask(question, k=k)

@@ -1,0 +1,238 @@
+"""Build or update the index of a corpus folder, re-embedding only what changed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import store
+from .chunking import chunk_document
+from .documents import FileStat, Skipped, read_document, scan
+from .embedding import Embedder, get_embedder
+from .errors import EmptyCorpus, QAError
+from .retrieval import build_bm25
+from .settings import Settings
+from .types import Chunk
+
+log = logging.getLogger("qa")
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did."""
+
+    documents: int
+    chunks: int
+    embedded: int  # chunks whose vectors were computed now
+    reused: int  # chunks whose vectors came from the previous index
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    generation: str = ""
+    changed: bool = True  # False when the index was already up to date
+
+
+def _previous(index_dir: Path) -> store.StoredIndex | None:
+    try:
+        return store.load(index_dir)
+    except QAError as exc:
+        log.warning("the existing index cannot be reused (%s); rebuilding from scratch", exc)
+        return None
+
+
+def plan(
+    stats: list[FileStat], previous: store.StoredIndex | None, settings: Settings
+) -> tuple[dict[str, dict], list[str]]:
+    """Which documents can keep their previous chunks (by size and mtime) and which must be read.
+
+    Returns:
+        The previous manifest entries still valid, keyed by document id, and the ids to read.
+    """
+    if previous is None or previous.manifest.get("settings_key") != settings.index_key():
+        return {}, [s.doc_id for s in stats]
+    known = {**previous.manifest.get("skipped", {}), **previous.manifest.get("documents", {})}
+    keep, read = {}, []
+    for s in stats:
+        entry = known.get(s.doc_id)
+        if entry and entry["size"] == s.size and entry["mtime_ns"] == s.mtime_ns:
+            keep[s.doc_id] = entry
+        else:
+            read.append(s.doc_id)
+    return keep, read
+
+
+def is_current(seeds_dir: str | Path, index: store.StoredIndex, settings: Settings) -> bool:
+    """True when the index reflects the corpus folder and the settings (by size and mtime)."""
+    stats = scan(seeds_dir)
+    keep, read = plan(stats, index, settings)
+    known = set(index.manifest.get("documents", {})) | set(index.manifest.get("skipped", {}))
+    return not read and known == {s.doc_id for s in stats}
+
+
+def build_index(
+    seeds_dir: str | Path = "seeds",
+    index_dir: str | Path = "index",
+    *,
+    settings: Settings | None = None,
+    rebuild: bool = False,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+) -> BuildReport:
+    """Bring the index of a corpus folder up to date.
+
+    Unchanged documents keep their chunks; chunks whose text is unchanged keep their vectors;
+    only the rest is embedded. The new index replaces the old one atomically.
+
+    Args:
+        seeds_dir: the corpus folder (searched recursively).
+        index_dir: where the index lives.
+        settings: chunking and model settings (defaults when None).
+        rebuild: ignore the previous index and embed everything again.
+        progress: show a progress bar while embedding.
+        embedder: a custom embedder (defaults to the sentence-transformers model of settings).
+
+    Returns:
+        A BuildReport.
+    """
+    settings = settings or Settings()
+    seeds_dir, index_dir = Path(seeds_dir), Path(index_dir)
+    t0 = time.perf_counter()
+    with store.build_lock(index_dir):
+        stats = scan(seeds_dir)
+        previous = None if rebuild else _previous(index_dir)
+        keep, to_read = plan(stats, previous, settings)
+        same_key = previous is not None and previous.manifest.get("settings_key") == (settings.index_key())
+        prev_docs = previous.manifest.get("documents", {}) if same_key else {}
+        if (
+            previous is not None
+            and not to_read
+            and set(keep) == set(prev_docs | previous.manifest.get("skipped", {}))
+        ):
+            return BuildReport(
+                len(prev_docs), len(previous.chunks), 0, len(previous.chunks),
+                seconds=time.perf_counter() - t0, generation=previous.generation, changed=False,
+            )  # fmt: skip
+
+        by_doc: dict[str, list[int]] = {}
+        if previous is not None:
+            for row, chunk in enumerate(previous.chunks):
+                by_doc.setdefault(chunk.doc_id, []).append(row)
+        documents: dict[str, dict] = {}
+        skipped: dict[str, dict] = {}
+        skipped_list: list[Skipped] = []
+        chunks: list[Chunk] = []
+        for s in stats:
+            stamp = {"size": s.size, "mtime_ns": s.mtime_ns}
+            entry = keep.get(s.doc_id)
+            if entry is not None and "reason" in entry:
+                skipped[s.doc_id] = entry
+                skipped_list.append(Skipped(s.doc_id, entry["reason"]))
+                continue
+            if entry is not None:
+                documents[s.doc_id] = entry
+                chunks.extend(previous.chunks[r] for r in by_doc.get(s.doc_id, []))
+                continue
+            doc = read_document(seeds_dir, s.doc_id)
+            if isinstance(doc, Skipped):
+                log.warning("skipped %s: %s", doc.doc_id, doc.reason)
+                skipped[s.doc_id] = {**stamp, "reason": doc.reason}
+                skipped_list.append(doc)
+                continue
+            old = prev_docs.get(s.doc_id)
+            if old and old["sha256"] == doc.sha256 and by_doc.get(s.doc_id):
+                # Touched but not changed: the old chunks still hold.
+                new_chunks = [previous.chunks[r] for r in by_doc[s.doc_id]]
+            else:
+                new_chunks = chunk_document(
+                    doc, chunk_tokens=settings.chunk_tokens, encoding=settings.encoding
+                )
+            documents[s.doc_id] = {**stamp, "sha256": doc.sha256, "chunks": len(new_chunks)}
+            chunks.extend(new_chunks)
+        if not chunks:
+            raise EmptyCorpus(
+                f"no document in {str(seeds_dir)!r} has text to index (supported: .txt, .md); "
+                "add documents or point --seeds-dir elsewhere"
+                + (f"; skipped: {', '.join(s.doc_id for s in skipped_list)}" if skipped_list else "")
+            )
+
+        embedder = embedder or get_embedder(settings.model, settings.batch_size)
+        vectors, sent_vectors, hashes, reused = _embed(chunks, previous, settings, embedder, progress)
+        bm25 = build_bm25([c.embed_text for c in chunks])
+        removed = sorted(set(previous.manifest.get("documents", {}) if previous else ()) - set(documents))
+        manifest = {
+            "format_version": store.FORMAT_VERSION,
+            "library_version": store.library_version(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "corpus": str(seeds_dir.resolve()),
+            "settings": settings.to_dict(),
+            "settings_key": settings.index_key(),
+            "model": {"id": embedder.model_id, "dim": embedder.dim},
+            "faiss": "Flat",
+            "counts": {
+                "documents": len(documents),
+                "chunks": len(chunks),
+                "sentences": int(sent_vectors.shape[0]),
+            },
+            "documents": documents,
+            "skipped": skipped,
+        }
+        gen = store.save(
+            index_dir,
+            manifest=manifest,
+            chunks=chunks,
+            hashes=hashes,
+            vectors=vectors,
+            sentence_vectors=sent_vectors,
+            bm25=bm25,
+        )
+    return BuildReport(
+        len(documents), len(chunks), len(chunks) - reused, reused, removed, skipped_list,
+        time.perf_counter() - t0, gen.name,
+    )  # fmt: skip
+
+
+def _embed(
+    chunks: list[Chunk],
+    previous: store.StoredIndex | None,
+    settings: Settings,
+    embedder: Embedder,
+    progress: bool,
+) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    """Chunk and sentence vectors, taken from the previous index where the text is unchanged."""
+    hashes = [store.chunk_hash(c) for c in chunks]
+    cache: dict[str, int] = {}
+    if previous is not None and previous.manifest.get("model", {}).get("id") == embedder.model_id:
+        cache = {h: i for i, h in enumerate(previous.chunk_hashes)}
+    todo = [i for i, h in enumerate(hashes) if h not in cache]
+    dim = embedder.dim
+    vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+    n_sents = [len(c.sentences) for c in chunks]
+    offsets = np.concatenate([[0], np.cumsum(n_sents)]).astype(np.int64)
+    sent_vectors = np.zeros((int(offsets[-1]), dim), dtype=np.float16)
+    for i, h in enumerate(hashes):
+        if h in cache:
+            j = cache[h]
+            vectors[i] = previous.vectors[j]
+            lo, hi = previous.sentence_offsets[j], previous.sentence_offsets[j + 1]
+            sent_vectors[offsets[i] : offsets[i + 1]] = previous.sentence_vectors[lo:hi]
+    if todo:
+        texts = [chunks[i].embed_text for i in todo]
+        sents = [
+            chunks[i].text[s.start - chunks[i].start : s.end - chunks[i].start]
+            for i in todo
+            for s in chunks[i].sentences
+        ]
+        if progress:
+            log.info("embedding %d chunks and %d sentences", len(texts), len(sents))
+        new = embedder.encode(texts + sents, show_progress=progress)
+        vectors[todo] = new[: len(texts)]
+        pos = len(texts)
+        for i in todo:
+            n = n_sents[i]
+            sent_vectors[offsets[i] : offsets[i] + n] = new[pos : pos + n]
+            pos += n
+    return vectors, sent_vectors, hashes, len(chunks) - len(todo)

