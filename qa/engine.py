@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
+from collections.abc import Collection
 from pathlib import Path
 
 from . import store
@@ -79,7 +80,7 @@ class Engine:
             build_index(self.seeds_dir, self.index_dir, settings=self.settings, rebuild=True, progress=False)
             return store.load(self.index_dir)
 
-    def ask(self, question: str, *, k: int = 5) -> Answer:
+    def ask(self, question: str, *, k: int = 5, sources: Collection[str] | None = None) -> Answer:
         query, notices = clean_question(question)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
@@ -87,6 +88,9 @@ class Engine:
         embedder = get_embedder(self.settings.model, self.settings.batch_size)
         query_vec = embedder.encode([query])[0]
         hits = Retriever(index, self.settings).search(query, query_vec)
+        if sources is not None:
+            wanted = set(sources)
+            hits = [h for h in hits if index.chunks[h.row].doc_id in wanted]
         found, passages = select(index, hits, query, query_vec, self.settings, k)
         return Answer(question=question, found=found, passages=passages, query=query, notices=notices)
 
@@ -114,6 +118,7 @@ def ask(
     seeds_dir: str | Path = "seeds",
     index_dir: str | Path = "index",
     settings: Settings | None = None,
+    sources: Collection[str] | None = None,
 ) -> Answer:
     """Answer a question with verbatim quotes from the documents in ``seeds_dir``.
 
@@ -126,6 +131,7 @@ def ask(
         seeds_dir: the corpus folder.
         index_dir: the index folder.
         settings: indexing and answering settings (defaults when None).
+        sources: search only these documents (ids as in ``Passage.source``); None for all.
 
     Returns:
         An Answer: ``found`` says whether the passages answer the question; ``passages`` are
@@ -136,4 +142,4 @@ def ask(
         CorpusNotFound: the corpus folder does not exist.
         EmptyCorpus: the corpus has no readable document.
     """
-    return get_engine(seeds_dir, index_dir, settings).ask(question, k=k)
+    return get_engine(seeds_dir, index_dir, settings).ask(question, k=k, sources=sources)
