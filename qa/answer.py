@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .retrieval import Hit, tokenize
+from .embedding import Embedder
+from .lexicon import Lexicon, words
+from .retrieval import Hit
 from .settings import Settings
 from .store import StoredIndex
 from .types import Chunk, Passage, Sentence
 
 # How many fused candidates are re-scored sentence by sentence.
-RESCORE = 20
-# Weight of keyword coverage against embedding similarity when scoring a sentence.
-LEXICAL_WEIGHT = 0.15
+RESCORE = 30
 # A sentence opening with one of these leans on the one before it, which the quote then includes.
 _ANAPHOR = re.compile(
     r"^(?:This|These|That|Those|It|Its|They|Their|Them|Such|He|She|His|Her|However|But|"
@@ -25,10 +25,54 @@ _ANAPHOR = re.compile(
 )
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
+# Answer types, the oldest trick of question answering: a "how many" question is answered by
+# a sentence with a number in it, a "when" question by one with a date.
+_MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
+ANSWER_TYPES = (
+    (
+        re.compile(
+            r"\bhow (?:many|much|large|big|fast|long)\b|\bnumber of\b|\bwhat (?:percentage|share)\b",
+            re.I,
+        ),
+        re.compile(r"\d"),
+    ),
+    (
+        re.compile(r"\bwhen\b|\bwhat (?:year|date|month|day)\b|\bsince when\b|\bhow long ago\b", re.I),
+        re.compile(rf"\b(?:1[5-9]|20)\d\d\b|\b(?:{_MONTHS})\b"),
+    ),
+)
+# What a sentence of the expected answer type gains.
+ANSWER_TYPE_BONUS = 0.15
+
+
+@dataclass(frozen=True)
+class Query:
+    """What is searched: the text, its embedding, and its content words with their vectors."""
+
+    text: str
+    vec: np.ndarray
+    words: list[str]
+    word_vecs: np.ndarray
+    answer_types: tuple[re.Pattern, ...] = ()
+
+
+def make_query(text: str, embedder: Embedder, lexicon: Lexicon) -> Query:
+    """Embed a query and its content words (words the corpus knows are looked up, not encoded)."""
+    qwords = list(dict.fromkeys(words(text)))
+    unknown = [w for w in qwords if w not in lexicon.ids]
+    vecs = embedder.encode([text, *unknown])
+    fresh = dict(zip(unknown, vecs[1:], strict=True))
+    word_vecs = np.array(
+        [fresh[w] if w in fresh else np.asarray(lexicon.vectors[lexicon.ids[w]], np.float32) for w in qwords],
+        dtype=np.float32,
+    ).reshape(len(qwords), -1)
+    types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
+    return Query(text, vecs[0], qwords, word_vecs, types)
+
 
 @dataclass(frozen=True)
 class Scored:
-    """A candidate chunk with its best sentence and the scores that ranked it."""
+    """A candidate chunk with its best sentence and the score that ranked it."""
 
     row: int
     score: float
@@ -36,40 +80,39 @@ class Scored:
     sentence_scores: tuple[float, ...]
 
 
-def _coverage(query_terms: set[str], text: str) -> float:
-    if not query_terms:
-        return 0.0
-    return len(query_terms & set(tokenize([text])[0])) / len(query_terms)
-
-
 def sentence_text(chunk: Chunk, sent: Sentence) -> str:
     return chunk.text[sent.start - chunk.start : sent.end - chunk.start]
 
 
-def rescore(
-    index: StoredIndex, hits: list[Hit], query: str, query_vec: np.ndarray, settings: Settings
-) -> list[Scored]:
-    """Re-rank the top fused candidates by how well their best sentence answers the query."""
-    top = hits[:RESCORE]
-    if not top:
-        return []
-    query_terms = set(tokenize([query])[0])
-    best_fused = top[0].fused
+def sentence_scores(index: StoredIndex, hit: Hit, query: Query, settings: Settings) -> np.ndarray:
+    """How well each sentence of a candidate chunk answers the query.
+
+    Its own similarity, plus its chunk's similarity (the context it sits in), plus soft keyword
+    coverage (the question's rare words, or near synonyms, appear in it).
+    """
+    chunk = index.chunks[hit.row]
+    lo, hi = index.sentence_offsets[hit.row], index.sentence_offsets[hit.row + 1]
+    scores = np.zeros(hi - lo, dtype=np.float32)
+    if settings.dense_weight > 0:
+        scores += np.asarray(index.sentence_vectors[lo:hi], dtype=np.float32) @ query.vec
+        scores += settings.chunk_weight * hit.dense
+    texts = [sentence_text(chunk, s) for s in chunk.sentences]
+    scores += settings.lexical_weight * index.lexicon.soft_coverage(query.words, query.word_vecs, texts)
+    for expected in query.answer_types:
+        scores += ANSWER_TYPE_BONUS * np.array([bool(expected.search(t)) for t in texts], dtype=np.float32)
+    return scores
+
+
+def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Settings) -> list[Scored]:
+    """The top fused candidates, ranked by their best sentence (or kept in fused order)."""
     scored = []
-    for hit in top:
-        chunk = index.chunks[hit.row]
-        lo, hi = index.sentence_offsets[hit.row], index.sentence_offsets[hit.row + 1]
-        sims = np.asarray(index.sentence_vectors[lo:hi], dtype=np.float32) @ query_vec
-        if settings.dense_weight == 0:
-            sims = np.zeros_like(sims)
-        lexical = [_coverage(query_terms, sentence_text(chunk, s)) for s in chunk.sentences]
-        sent_scores = sims + LEXICAL_WEIGHT * np.asarray(lexical, dtype=np.float32)
-        best = int(np.argmax(sent_scores))
-        # The fused rank says which chunk is about the question, the best sentence whether it
-        # answers; both count.
-        score = settings.sentence_weight * float(sent_scores[best]) + hit.fused / best_fused * 0.25
-        scored.append(Scored(hit.row, score, best, tuple(float(x) for x in sent_scores)))
-    scored.sort(key=lambda s: -s.score)
+    for hit in hits[:RESCORE]:
+        sents = sentence_scores(index, hit, query, settings)
+        best = int(np.argmax(sents))
+        score = float(sents[best]) if settings.rescore else hit.fused
+        scored.append(Scored(hit.row, score, best, tuple(float(x) for x in sents)))
+    if settings.rescore:
+        scored.sort(key=lambda s: -s.score)
     return scored
 
 
@@ -130,16 +173,20 @@ def _same_block(chunk: Chunk, first: int, last: int) -> bool:
     return not _BLANK_LINE.search(chunk.text, sents[first].start - chunk.start, sents[last].end - chunk.start)
 
 
+def rank(index: StoredIndex, hits: list[Hit], query: Query, settings: Settings) -> list[tuple[int, float]]:
+    """Every candidate chunk row with its final score, best first: re-scored ones, then the rest."""
+    scored = rescore(index, hits, query, settings)
+    done = {s.row for s in scored}
+    floor = min((s.score for s in scored), default=0.0)
+    rest = [(h.row, floor - 1e-6 * (i + 1)) for i, h in enumerate(hits) if h.row not in done]
+    return [(s.row, s.score) for s in scored] + rest
+
+
 def select(
-    index: StoredIndex,
-    hits: list[Hit],
-    query: str,
-    query_vec: np.ndarray,
-    settings: Settings,
-    k: int,
+    index: StoredIndex, hits: list[Hit], query: Query, settings: Settings, k: int
 ) -> tuple[bool, list[Passage]]:
     """The k best non-overlapping quotes and whether the best one answers the query."""
-    scored = rescore(index, hits, query, query_vec, settings)
+    scored = rescore(index, hits, query, settings)
     passages: list[Passage] = []
     for item in scored:
         p = quote(index, item, settings)

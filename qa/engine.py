@@ -9,7 +9,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from . import store
-from .answer import select
+from .answer import make_query, select
 from .embedding import get_embedder
 from .errors import EmptyQuestion, IndexCorrupt, IndexMismatch
 from .indexer import build_index, is_current
@@ -86,12 +86,12 @@ class Engine:
             raise ValueError(f"k must be at least 1, got {k}")
         index = self.index()
         embedder = get_embedder(self.settings.model, self.settings.batch_size)
-        query_vec = embedder.encode([query])[0]
-        hits = Retriever(index, self.settings).search(query, query_vec)
+        q = make_query(query, embedder, index.lexicon)
+        hits = Retriever(index, self.settings).search(query, q.vec)
         if sources is not None:
             wanted = set(sources)
             hits = [h for h in hits if index.chunks[h.row].doc_id in wanted]
-        found, passages = select(index, hits, query, query_vec, self.settings, k)
+        found, passages = select(index, hits, q, self.settings, k)
         return Answer(question=question, found=found, passages=passages, query=query, notices=notices)
 
 

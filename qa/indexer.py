@@ -11,9 +11,10 @@ import numpy as np
 
 from . import store
 from .chunking import chunk_document
-from .documents import FileStat, Skipped, read_document, scan
+from .documents import SUPPORTED, FileStat, Skipped, read_document, scan
 from .embedding import Embedder, get_embedder
 from .errors import EmptyCorpus, QAError
+from .lexicon import Lexicon
 from .retrieval import build_bm25
 from .settings import Settings
 from .types import Chunk
@@ -44,6 +45,12 @@ def _previous(index_dir: Path) -> store.StoredIndex | None:
         return None
 
 
+def _unsupported_then(entry: dict, doc_id: str) -> bool:
+    """Whether a file was skipped for its type, which this version now reads."""
+    reason = entry.get("reason", "")
+    return reason.startswith("unsupported file type") and Path(doc_id).suffix.lower() in SUPPORTED
+
+
 def plan(
     stats: list[FileStat], previous: store.StoredIndex | None, settings: Settings
 ) -> tuple[dict[str, dict], list[str]]:
@@ -58,7 +65,9 @@ def plan(
     keep, read = {}, []
     for s in stats:
         entry = known.get(s.doc_id)
-        if entry and entry["size"] == s.size and entry["mtime_ns"] == s.mtime_ns:
+        if entry and _unsupported_then(entry, s.doc_id):
+            read.append(s.doc_id)  # skipped by a version that could not read its type
+        elif entry and entry["size"] == s.size and entry["mtime_ns"] == s.mtime_ns:
             keep[s.doc_id] = entry
         else:
             read.append(s.doc_id)
@@ -150,11 +159,17 @@ def build_index(
                 new_chunks = chunk_document(
                     doc, chunk_tokens=settings.chunk_tokens, encoding=settings.encoding
                 )
-            documents[s.doc_id] = {**stamp, "sha256": doc.sha256, "chunks": len(new_chunks)}
+            documents[s.doc_id] = {
+                **stamp,
+                "sha256": doc.sha256,
+                "chunks": len(new_chunks),
+                # Start offset of each page in the extracted text (PDF), for page citations.
+                "pages": list(doc.pages),
+            }
             chunks.extend(new_chunks)
         if not chunks:
             raise EmptyCorpus(
-                f"no document in {str(seeds_dir)!r} has text to index (supported: .txt, .md); "
+                f"no document in {str(seeds_dir)!r} has text to index (supported: {', '.join(SUPPORTED)}); "
                 "add documents or point --seeds-dir elsewhere"
                 + (f"; skipped: {', '.join(s.doc_id for s in skipped_list)}" if skipped_list else "")
             )
@@ -162,6 +177,7 @@ def build_index(
         embedder = embedder or get_embedder(settings.model, settings.batch_size)
         vectors, sent_vectors, hashes, reused = _embed(chunks, previous, settings, embedder, progress)
         bm25 = build_bm25([c.embed_text for c in chunks])
+        lexicon = _lexicon(chunks, previous, embedder, progress)
         removed = sorted(set(previous.manifest.get("documents", {}) if previous else ()) - set(documents))
         manifest = {
             "format_version": store.FORMAT_VERSION,
@@ -188,6 +204,7 @@ def build_index(
             vectors=vectors,
             sentence_vectors=sent_vectors,
             bm25=bm25,
+            lexicon=lexicon,
         )
     return BuildReport(
         len(documents), len(chunks), len(chunks) - reused, reused, removed, skipped_list,
@@ -236,3 +253,24 @@ def _embed(
             sent_vectors[offsets[i] : offsets[i] + n] = new[pos : pos + n]
             pos += n
     return vectors, sent_vectors, hashes, len(chunks) - len(todo)
+
+
+def _lexicon(
+    chunks: list[Chunk], previous: store.StoredIndex | None, embedder: Embedder, progress: bool
+) -> Lexicon:
+    """The corpus vocabulary with word vectors, reusing the previous index's where it can."""
+    vocab, df, n = Lexicon.count(c.embed_text for c in chunks)
+    vectors = np.zeros((len(vocab), embedder.dim), dtype=np.float16)
+    known = {}
+    if previous is not None and previous.manifest.get("model", {}).get("id") == embedder.model_id:
+        known = previous.lexicon.ids
+    todo = []
+    for i, w in enumerate(vocab):
+        j = known.get(w)
+        if j is None:
+            todo.append(i)
+        else:
+            vectors[i] = previous.lexicon.vectors[j]
+    if todo:
+        vectors[todo] = embedder.encode([vocab[i] for i in todo], show_progress=progress)
+    return Lexicon(vocab, vectors, df, n)

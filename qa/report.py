@@ -25,8 +25,9 @@ GOLD_COLUMNS = [
 def configurations(base: Settings) -> dict[str, Settings]:
     """The retrieval configurations `--compare` puts side by side."""
     return {
-        "bm25 only": replace(base, dense_weight=0.0, sentence_weight=0.0),
-        "dense only": replace(base, bm25_weight=0.0),
+        "bm25 only": replace(base, dense_weight=0.0, rescore=False),
+        "dense only": replace(base, bm25_weight=0.0, rescore=False),
+        "hybrid (rrf)": replace(base, rescore=False),
         "default": base,
     }
 
@@ -91,6 +92,11 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def chart(reports: list[EvalReport], path: str, columns) -> None:
+    chart_values([(r.name, r.metrics) for r in reports], columns, path, "Seed gold set")
+
+
+def chart_values(rows: list[tuple[str, dict[str, float]]], columns, path: str, title: str) -> None:
+    """A grouped bar chart: one group per metric, one bar per configuration."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,15 +104,16 @@ def chart(reports: list[EvalReport], path: str, columns) -> None:
     import numpy as np
 
     fig, ax = plt.subplots(figsize=(9, 4))
-    width = 0.8 / len(reports)
+    width = 0.8 / len(rows)
     x = np.arange(len(columns))
-    for i, r in enumerate(reports):
-        vals = [r.metrics.get(key, 0.0) for key, _, _ in columns]
-        ax.bar(x + i * width, vals, width, label=r.name)
-    ax.set_xticks(x + width * (len(reports) - 1) / 2, [title for _, title, _ in columns])
-    ax.set_ylim(0, 1.05)
+    for i, (name, metrics) in enumerate(rows):
+        vals = [metrics.get(key, 0.0) for key, _, _ in columns]
+        bars = ax.bar(x + i * width, vals, width, label=name)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(x + width * (len(rows) - 1) / 2, [t for _, t, _ in columns])
+    ax.set_ylim(0, 1.1)
     ax.legend(loc="lower right")
-    ax.set_title("Retrieval configurations side by side")
+    ax.set_title(f"{title}: retrieval configurations side by side")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     print(f"chart written to {path}")

@@ -27,8 +27,13 @@ class Settings:
     # Weights of the dense (embedding) and keyword (BM25) rankings in fusion; 0 turns one off.
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    # How much the best sentence's similarity counts against the chunk's fused rank.
-    sentence_weight: float = 1.0
+    # Re-rank the fused candidates by their best sentence (see qa/answer.py); False keeps the
+    # fused order (used to compare configurations).
+    rescore: bool = True
+    # In a sentence's answer score: weight of its chunk's similarity (context) and of soft
+    # keyword coverage (qa/lexicon.py), next to the sentence's own similarity (weight 1).
+    chunk_weight: float = 0.75
+    lexical_weight: float = 0.8
     # `found` is True when the best passage's answer score reaches this (see qa/answer.py).
     found_threshold: float = 0.35
     # Optional cross-encoder (name or path) that re-scores the top candidates.

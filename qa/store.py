@@ -11,6 +11,9 @@ Layout::
         sentences.npy  sentence vectors (float16), row order = chunk order, then sentence order
         faiss.index    the vector search index
         bm25/          the keyword index (bm25s, no pickle)
+        lexicon.txt    the vocabulary, one word a line
+        lexicon.npy    one vector per word (float16), for soft keyword matching
+        lexicon_df.npy document (chunk) frequency per word
 
 A build writes a new ``gen-*`` folder next to the live one and only then points CURRENT at it,
 so a crash or a kill at any moment leaves the previous index whole. Nothing is unpickled.
@@ -33,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexCorrupt, IndexMismatch, IndexWriteError
+from .lexicon import Lexicon
 from .types import Chunk, Sentence
 
 FORMAT_VERSION = 1
@@ -62,6 +66,7 @@ class StoredIndex:
     sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i]:offsets[i+1]
     faiss_index: Any
     bm25: Any
+    lexicon: Lexicon
 
     @property
     def generation(self) -> str:
@@ -141,6 +146,7 @@ def save(
     vectors: np.ndarray,
     sentence_vectors: np.ndarray,
     bm25: Any,
+    lexicon: Lexicon,
 ) -> Path:
     """Write a new generation and make it live; the previous one stays whole until then.
 
@@ -164,6 +170,9 @@ def save(
             findex.add(np.ascontiguousarray(vectors, dtype=np.float32))
         faiss.write_index(findex, str(tmp / "faiss.index"))
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        (tmp / "lexicon.txt").write_text("".join(w + "\n" for w in lexicon.vocab), encoding="utf-8")
+        np.save(tmp / "lexicon.npy", np.ascontiguousarray(lexicon.vectors, dtype=np.float16))
+        np.save(tmp / "lexicon_df.npy", np.ascontiguousarray(lexicon.df, dtype=np.int32))
         manifest = dict(manifest)
         manifest["files"] = {
             p.relative_to(tmp).as_posix(): {"size": p.stat().st_size, "sha256": _sha256_file(p)}
@@ -205,7 +214,9 @@ def read_manifest(gen: Path) -> dict[str, Any]:
         manifest = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexCorrupt(f"the index manifest in {gen} cannot be read ({exc})") from exc
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+    if not isinstance(manifest, dict):
+        raise IndexCorrupt(f"the index manifest in {gen} is damaged; run `qa build --rebuild`")
+    if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatch(
             f"the index in {gen} has format {manifest.get('format_version')!r}, this version "
             f"reads format {FORMAT_VERSION}; run `qa build --rebuild`"
@@ -253,11 +264,22 @@ def load(index_dir: str | Path) -> StoredIndex | None:
         sent_vectors = np.load(gen / "sentences.npy", mmap_mode="r", allow_pickle=False)
         findex = faiss.read_index(str(gen / "faiss.index"))
         bm25 = bm25s.BM25.load(str(gen / "bm25"), mmap=True, allow_pickle=False)
+        vocab = (gen / "lexicon.txt").read_text(encoding="utf-8").splitlines()
+        lexicon = Lexicon(
+            vocab,
+            np.load(gen / "lexicon.npy", mmap_mode="r", allow_pickle=False),
+            np.load(gen / "lexicon_df.npy", allow_pickle=False),
+            len(chunks),
+        )
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexCorrupt(f"the index in {gen} cannot be read ({exc})") from exc
     counts = [len(c.sentences) for c in chunks]
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    if not (len(chunks) == vectors.shape[0] == findex.ntotal and offsets[-1] == len(sent_vectors)):
+    if not (
+        len(chunks) == vectors.shape[0] == findex.ntotal
+        and offsets[-1] == len(sent_vectors)
+        and len(lexicon.vocab) == len(lexicon.vectors) == len(lexicon.df)
+    ):
         raise IndexCorrupt(f"the index in {gen} is inconsistent (row counts differ)")
-    return StoredIndex(gen, manifest, chunks, hashes, vectors, sent_vectors, offsets, findex, bm25)
+    return StoredIndex(gen, manifest, chunks, hashes, vectors, sent_vectors, offsets, findex, bm25, lexicon)

@@ -1,0 +1,134 @@
+"""Run a BEIR-layout benchmark (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) through the
+same index and ranking that answer questions, and score it at the document level with ranx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .answer import make_query, rank
+from .embedding import get_embedder
+from .engine import get_engine
+from .errors import QAError
+from .retrieval import Retriever
+from .settings import Settings
+
+# Candidates per retriever: enough for Recall@100 at the document level.
+BEIR_CANDIDATES = 300
+
+
+@dataclass(frozen=True)
+class BeirResult:
+    name: str
+    metrics: dict[str, float]
+    run: dict[str, dict[str, float]]
+    seconds: float
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for row in csv.reader(fh, delimiter="\t"):
+            if len(row) < 3 or not row[2].strip().lstrip("-").isdigit():
+                continue  # header
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    return qrels
+
+
+def materialize(beir_dir: Path, work: Path) -> Path:
+    """Write the corpus as one markdown file per document (title as heading), once.
+
+    The product indexes folders of documents; a benchmark goes through the same path.
+    """
+    corpus = beir_dir / "corpus.jsonl"
+    if not corpus.is_file():
+        raise QAError(f"{corpus} not found: --beir needs a folder with corpus.jsonl, queries.jsonl, qrels/")
+    digest = hashlib.sha256(corpus.read_bytes()).hexdigest()
+    docs = work / "docs"
+    marker = work / "corpus.sha256"
+    if marker.is_file() and marker.read_text().strip() == digest:
+        return docs
+    docs.mkdir(parents=True, exist_ok=True)
+    for row in _read_jsonl(corpus):
+        title, text = (row.get("title") or "").strip(), (row.get("text") or "").strip()
+        body = f"# {title}\n\n{text}\n" if title else f"{text}\n"
+        (docs / f"{_safe(row['_id'])}.md").write_text(body, encoding="utf-8")
+    marker.write_text(digest)
+    return docs
+
+
+def _safe(doc_id: str) -> str:
+    return doc_id.replace("/", "%2F")
+
+
+def run_one(
+    beir_dir: Path, work: Path, settings: Settings, split: str, name: str, progress: bool = True
+) -> BeirResult:
+    from ranx import Qrels, Run, evaluate
+    from tqdm import tqdm
+
+    qrels = read_qrels(beir_dir / "qrels" / f"{split}.tsv")
+    queries = {q["_id"]: q["text"] for q in _read_jsonl(beir_dir / "queries.jsonl") if q["_id"] in qrels}
+    docs = materialize(beir_dir, work)
+    settings = replace(settings, candidates=max(settings.candidates, BEIR_CANDIDATES))
+    engine = get_engine(docs, work / "index", settings)
+    index = engine.index()
+    embedder = get_embedder(settings.model, settings.batch_size)
+    retriever = Retriever(index, settings)
+    ids = list(queries)
+    t0 = time.perf_counter()
+    run: dict[str, dict[str, float]] = {}
+    for qid in tqdm(ids, desc=f"beir {name}", disable=not progress, leave=False):
+        query = make_query(queries[qid], embedder, index.lexicon)
+        hits = retriever.search(query.text, query.vec)
+        ranking: dict[str, float] = {}
+        for row, _score in rank(index, hits, query, settings):
+            doc = index.chunks[row].doc_id.removesuffix(".md").replace("%2F", "/")
+            if doc not in ranking:
+                ranking[doc] = float(1000 - len(ranking))
+            if len(ranking) == 100:
+                break
+        run[qid] = ranking or {"none": 0.0}
+    seconds = time.perf_counter() - t0
+    metrics = evaluate(Qrels(qrels), Run(run), ["ndcg@10", "recall@100"])
+    return BeirResult(
+        name, {"ndcg@10": metrics["ndcg@10"], "recall@100": metrics["recall@100"]}, run, seconds
+    )
+
+
+def run_beir(args: argparse.Namespace, settings: Settings) -> int:
+    from ranx import Run
+
+    from .report import chart_values, configurations, table
+
+    beir_dir = Path(args.beir)
+    work = Path(args.index_dir) / "beir" / beir_dir.resolve().name
+    configs = configurations(settings) if args.compare else {"default": settings}
+    results = [run_one(beir_dir, work, cfg, args.split, name) for name, cfg in configs.items()]
+    columns = [
+        ("ndcg@10", "nDCG@10", "{:.4f}"),
+        ("recall@100", "Recall@100", "{:.4f}"),
+        ("ms", "ms/query", "{:.1f}"),
+    ]
+    rows = [(r.name, r.metrics | {"ms": 1000 * r.seconds / max(1, len(r.run))}) for r in results]
+    print(f"{beir_dir.name} ({args.split}, {len(results[0].run)} queries)")
+    print(table(rows, columns))
+    if args.run_out:
+        Run(results[-1].run, name=results[-1].name).save(args.run_out, kind="trec")
+        print(f"run written to {args.run_out} (TREC format)")
+    if args.compare:
+        chart_values(
+            rows, columns[:2], args.chart or f"eval-{beir_dir.name}.png", f"{beir_dir.name} ({args.split})"
+        )
+    return 0

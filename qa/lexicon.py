@@ -1,0 +1,86 @@
+"""Soft keyword matching: the corpus vocabulary with one embedding per word.
+
+A question's words rarely match the document's words exactly ("banks" vs "financial
+services", "free" vs "freely available"). Each candidate sentence gets credit for every
+question word it contains *or a close neighbour of*, by word-embedding similarity and weighted
+by rarity (IDF). Words are short, so embedding the vocabulary costs little next to the chunks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+
+_WORD = re.compile(r"\w+")
+# Function words carry no topic; question words ("what", "how") are the question's frame.
+STOPWORDS = frozenset(
+    """a an the of to in on for and or nor but is are was were be been being by with as at from
+    that this these those it its what which who whom whose how why when where do does did doing
+    can could should would will shall may might must has have had having about into onto than
+    then there their they them not no yes any some such via i me my we our you your he she his
+    her him us s t if so also just very more most much many own same other else each every
+    all both few again further once here out up down off over under too only""".split()
+)
+# Two words count as the same idea from this cosine on (all-MiniLM-L6-v2 word vectors).
+MATCH_FLOOR = 0.5
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased content words of a text, in order."""
+    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+class Lexicon:
+    """Vocabulary -> word vector and document frequency, for soft matching."""
+
+    def __init__(self, vocab: list[str], vectors: np.ndarray, df: np.ndarray, n_docs: int) -> None:
+        self.vocab = vocab
+        self.ids = {w: i for i, w in enumerate(vocab)}
+        self.vectors = vectors
+        self.df = df
+        self.n_docs = max(1, n_docs)
+
+    @classmethod
+    def count(cls, texts: Iterable[str]) -> tuple[list[str], np.ndarray, int]:
+        """Vocabulary (sorted) and document frequencies of a collection of texts."""
+        df: Counter[str] = Counter()
+        n = 0
+        for text in texts:
+            df.update(set(words(text)))
+            n += 1
+        vocab = sorted(df)
+        return vocab, np.array([df[w] for w in vocab], dtype=np.int32), n
+
+    def idf(self, word: str) -> float:
+        i = self.ids.get(word)
+        df = int(self.df[i]) if i is not None else 0
+        return math.log(1.0 + self.n_docs / (df + 0.5))
+
+    def soft_coverage(self, query_words: list[str], query_vecs: np.ndarray, texts: list[str]) -> np.ndarray:
+        """For each text, the IDF-weighted share of query words it contains or nearly contains.
+
+        Args:
+            query_words: distinct content words of the query.
+            query_vecs: their embeddings (rows aligned with query_words).
+            texts: candidate sentences.
+
+        Returns:
+            One value in [0, 1] per text.
+        """
+        out = np.zeros(len(texts), dtype=np.float32)
+        if not query_words:
+            return out
+        weights = np.array([self.idf(w) for w in query_words], dtype=np.float32)
+        weights /= weights.sum()
+        for t, text in enumerate(texts):
+            ids = [self.ids[w] for w in set(words(text)) if w in self.ids]
+            if not ids:
+                continue
+            sims = query_vecs @ np.asarray(self.vectors[ids], dtype=np.float32).T
+            best = sims.max(axis=1)
+            out[t] = float((np.where(best >= MATCH_FLOOR, best, 0.0) * weights).sum())
+        return out
