@@ -29,6 +29,8 @@ _HEADING_MAX_WORDS = 12
 # A "sentence" longer than this many budgets is not prose (a minified line, a table dump):
 # it is cut at word boundaries so no chunk swallows a whole file.
 _RUNAWAY_BUDGETS = 4
+# ...but never below this many tokens, so a small budget does not cut real sentences in half.
+_RUNAWAY_MIN_TOKENS = 512
 
 
 @lru_cache(maxsize=4)
@@ -193,7 +195,7 @@ def _sections(text: str, budget: int, encoding: str) -> Iterator[_Section]:
             sents = [Sentence(block.start, block.end)]
         else:
             sents = split_sentences(text, block.start, block.end)
-        limit = budget * _RUNAWAY_BUDGETS
+        limit = max(budget * _RUNAWAY_BUDGETS, _RUNAWAY_MIN_TOKENS)
         fixed: list[Sentence] = []
         for s in sents:
             if s.end - s.start > limit * 2 and count_tokens(text[s.start : s.end], encoding) > limit:

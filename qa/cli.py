@@ -95,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings=_settings(args),
         host=args.host,
         port=args.port,
+        feedback_path=args.feedback,
     )
     return 0
 
@@ -131,8 +132,15 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="serve the chat page")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: localhost only)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument(
+        "--host", help="address to listen on (default: $QA_HOST, else 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=int, help="port (default: $QA_PORT, else 7860)")
+    p.add_argument(
+        "--feedback",
+        metavar="FILE",
+        help="feedback file (default: $QA_FEEDBACK, else feedback/feedback.jsonl)",
+    )
     _common(p)
     p.set_defaults(func=cmd_serve)
     return top

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusNotFound
+from .formats import HTML_SUFFIXES, PDF_SUFFIXES, FormatError, html_text, pdf_text
 from .types import Document
 
 log = logging.getLogger("qa")
 
-SUPPORTED = (".txt", ".md", ".markdown")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+SUPPORTED = TEXT_SUFFIXES + PDF_SUFFIXES + HTML_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ def scan(root: str | Path) -> list[FileStat]:
     root = Path(root)
     if not root.is_dir():
         raise CorpusNotFound(
-            f"corpus folder {str(root)!r} does not exist: create it and put .txt or .md files "
-            "in it, or pass --seeds-dir / seeds_dir= to point at your documents"
+            f"corpus folder {str(root)!r} does not exist: create it and put documents "
+            f"({', '.join(SUPPORTED)}) in it, or pass --seeds-dir / seeds_dir= to point at "
+            "your documents"
         )
     real_root = root.resolve()
     found: list[FileStat] = []
@@ -74,14 +77,32 @@ def decode(data: bytes) -> str:
 
 
 def read_document(root: str | Path, doc_id: str) -> Document | Skipped:
-    """Read one document, or say why it was skipped."""
+    """Read one document, or say why it was skipped.
+
+    Text files are taken as they are; PDF and HTML files are reduced to their text (the
+    offsets of every chunk and passage then refer to that text).
+    """
     path = Path(root) / doc_id
-    if path.suffix.lower() not in SUPPORTED:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
         return Skipped(doc_id, f"unsupported file type {path.suffix or '(none)'!r}")
     try:
         data = path.read_bytes()
     except OSError as exc:
         return Skipped(doc_id, f"cannot be read ({exc.strerror or exc})")
+    pages: tuple[int, ...] = ()
+    if suffix in PDF_SUFFIXES or suffix in HTML_SUFFIXES:
+        try:
+            if suffix in PDF_SUFFIXES:
+                text, pages = pdf_text(data)
+            else:
+                text = html_text(data)
+        except FormatError as exc:
+            return Skipped(doc_id, str(exc))
+        if not text.strip():
+            what = "has no extractable text (a scanned PDF?)" if pages else "has no text"
+            return Skipped(doc_id, what)
+        return Document(doc_id, str(path), text, hashlib.sha256(data).hexdigest(), pages)
     if b"\x00" in data[:8192]:
         return Skipped(doc_id, "looks binary")
     try:

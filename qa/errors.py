@@ -27,3 +27,15 @@ class IndexCorrupt(QAError, ValueError):
 
 class IndexWriteError(QAError, OSError):
     """The index could not be written; the previous index, if any, is untouched."""
+
+
+class UploadRejected(QAError, ValueError):
+    """An uploaded file was not added to the corpus (type, size, name or content)."""
+
+
+class InvalidFeedback(QAError, ValueError):
+    """Feedback that cannot become a gold-set entry (e.g. the expected passage is not a quote)."""
+
+
+class InvalidSetting(QAError, ValueError):
+    """A setting given by the user (an address, a selection) cannot be used as it is."""

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Document:
-    """One source file, read exactly as ``open(path).read()`` returns it."""
+    """One source file: text files exactly as ``open(path).read()`` returns them, PDF and HTML
+    as their extracted text (see qa/formats.py); every offset refers to ``text``.
+    """
 
     doc_id: str  # path relative to the corpus root, with forward slashes
     path: str
     text: str
     sha256: str  # of the file's bytes
+    pages: tuple[int, ...] = ()  # start offset of each page in ``text`` (PDF); empty otherwise
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,9 @@ class Chunk:
 class Passage:
     """A verbatim quote from a document with its citation.
 
-    ``open(corpus_root / source).read()[start:end] == text`` always holds.
+    ``open(corpus_root / source).read()[start:end] == text`` always holds for text files; for
+    PDF and HTML the offsets refer to the extracted text,
+    ``read_document(corpus_root, source).text[start:end] == text``.
     """
 
     text: str

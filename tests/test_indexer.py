@@ -1,0 +1,303 @@
+"""qa.indexer: incremental builds embed only what changed, and say what they did."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import store
+from qa.errors import CorpusNotFound, EmptyCorpus
+from qa.indexer import build_index, is_current
+from qa.settings import Settings
+
+DOCS = {
+    "rivers.txt": (
+        "Rivers\n\n"
+        "The Danube flows through ten countries before it reaches the Black Sea.\n\n"
+        "The Nile was long thought to be the longest river on Earth.\n\n"
+        "The Amazon carries more water than the next seven rivers combined.\n"
+    ),
+    "bees.md": (
+        "# Bees\n\n"
+        "A honey bee colony holds a single queen and thousands of workers.\n\n"
+        "Workers live about six weeks in summer and longer in winter.\n\n"
+        "- Drones do not sting.\n- Queens can live for several years.\n"
+    ),
+    "nested/tides.txt": (
+        "Tidal power converts the energy of tides into electricity.\n\n"
+        "History\n\n"
+        "The largest plant sits on the Rance estuary in France and opened in 1966.\n"
+    ),
+}
+SETTINGS = Settings(chunk_tokens=20)
+
+
+def _write(folder: Path, docs: dict[str, str]) -> Path:
+    for name, text in docs.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def _build(seeds: Path, index: Path, settings: Settings = SETTINGS, **kw):
+    return build_index(seeds, index, settings=settings, progress=False, **kw)
+
+
+def _chunks_of(index_dir: Path, doc_id: str) -> list[str]:
+    return [c.text for c in store.load(index_dir).chunks if c.doc_id == doc_id]
+
+
+def _chunk_and_sentence_texts(index_dir: Path, exclude: str) -> set[str]:
+    """Every chunk (as embedded) and sentence text of an index, but those of one chunk."""
+    out = set()
+    for c in store.load(index_dir).chunks:
+        if c.text != exclude:
+            out.add(c.embed_text)
+            out.update(c.text[s.start - c.start : s.end - c.start] for s in c.sentences)
+    return out
+
+
+def _bump_mtime(path: Path) -> None:
+    # Some file systems keep coarse timestamps; make the change unmistakable.
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory):
+    """The corpus and a first full build, copied by each test that changes them."""
+    root = tmp_path_factory.mktemp("indexer")
+    seeds = _write(root / "seeds", DOCS)
+    report = _build(seeds, root / "index")
+    return root, report
+
+
+@pytest.fixture
+def corpus(first_build, tmp_path):
+    """A private copy of the built corpus and index (mtimes kept, so it is up to date)."""
+    root, report = first_build
+    shutil.copytree(root / "seeds", tmp_path / "seeds")
+    shutil.copytree(root / "index", tmp_path / "index")
+    return tmp_path / "seeds", tmp_path / "index", report
+
+
+def test_first_build_embeds_everything(first_build):
+    root, report = first_build
+    assert report.changed
+    assert report.documents == 3
+    assert report.chunks >= 8
+    assert report.embedded == report.chunks
+    assert report.reused == 0
+    assert report.removed == [] and report.skipped == []
+    assert report.seconds > 0
+    assert store.load(root / "index").generation == report.generation
+
+
+def test_second_build_with_nothing_changed_embeds_nothing(corpus):
+    seeds, index, first = corpus
+    report = _build(seeds, index, embedder=_Forbidden())
+    assert not report.changed
+    assert report.embedded == 0
+    assert report.reused == first.chunks
+    assert (report.documents, report.chunks) == (first.documents, first.chunks)
+    assert report.generation == first.generation
+    assert (index / "CURRENT").read_text().strip() == first.generation
+    assert is_current(seeds, store.load(index), SETTINGS)
+
+
+class _Forbidden:
+    """An embedder that fails the test if anything is embedded."""
+
+    model_id = SETTINGS.model
+    dim = 384
+
+    def encode(self, texts, *, show_progress=False):
+        raise AssertionError(f"nothing should be embedded, got {len(texts)} texts")
+
+
+class _Counting:
+    """The real model, counting what it is asked to embed."""
+
+    def __init__(self) -> None:
+        from qa.embedding import get_embedder
+
+        self.inner = get_embedder(SETTINGS.model, SETTINGS.batch_size)
+        self.model_id, self.dim = self.inner.model_id, self.inner.dim
+        self.texts: list[str] = []
+
+    def encode(self, texts, *, show_progress=False):
+        self.texts.extend(texts)
+        return self.inner.encode(texts)
+
+
+def test_editing_one_document_re_embeds_only_its_changed_chunk(corpus, tmp_path):
+    seeds, index, first = corpus
+    old = (seeds / "rivers.txt").read_text(encoding="utf-8")
+    (seeds / "rivers.txt").write_text(
+        old.replace("ten countries", "ten European countries"), encoding="utf-8"
+    )
+    _bump_mtime(seeds / "rivers.txt")
+    counting = _Counting()
+
+    report = _build(seeds, index, embedder=counting)
+
+    assert report.changed
+    assert report.embedded == 1
+    assert report.reused == report.chunks - 1 > 0
+    # The changed chunk and its sentence were embedded, and no unchanged chunk or sentence.
+    changed = "The Danube flows through ten European countries before it reaches the Black Sea."
+    assert f"Rivers\n{changed}" in counting.texts and changed in counting.texts
+    assert not set(counting.texts) & _chunk_and_sentence_texts(index, exclude=changed)
+    assert changed in _chunks_of(index, "rivers.txt")
+
+    # Reused rows are where they belong: the result equals a build from scratch.
+    full = tmp_path / "full-index"
+    _build(seeds, full, rebuild=True)
+    inc, ref = store.load(index), store.load(full)
+    assert inc.chunks == ref.chunks
+    np.testing.assert_allclose(inc.vectors, ref.vectors, atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(inc.sentence_vectors, np.float32), np.asarray(ref.sentence_vectors, np.float32), atol=2e-3
+    )
+
+
+def test_deleting_a_document_removes_it_and_its_chunks(corpus):
+    seeds, index, first = corpus
+    assert _chunks_of(index, "bees.md")
+    (seeds / "bees.md").unlink()
+
+    report = _build(seeds, index, embedder=_Forbidden())
+
+    assert report.removed == ["bees.md"]
+    assert report.documents == 2
+    assert report.embedded == 0
+    loaded = store.load(index)
+    assert _chunks_of(index, "bees.md") == []
+    assert "bees.md" not in loaded.manifest["documents"]
+    assert len(loaded.chunks) == report.chunks == loaded.vectors.shape[0] == loaded.faiss_index.ntotal
+    assert loaded.bm25.get_scores(["queen"]).max() == 0
+
+
+def test_adding_a_document_embeds_only_it(corpus):
+    seeds, index, first = corpus
+    (seeds / "nested" / "deeper").mkdir()
+    (seeds / "nested" / "deeper" / "owls.txt").write_text("Owls hunt at night.\n", encoding="utf-8")
+    counting = _Counting()
+
+    report = _build(seeds, index, embedder=counting)
+
+    assert report.documents == 4
+    assert report.embedded == 1 and report.reused == first.chunks
+    assert "Owls hunt at night." in counting.texts
+    assert not set(counting.texts) & _chunk_and_sentence_texts(index, exclude="Owls hunt at night.")
+    assert _chunks_of(index, "nested/deeper/owls.txt") == ["Owls hunt at night."]
+
+
+def test_touching_a_file_without_changing_it_embeds_nothing(corpus):
+    seeds, index, first = corpus
+    before = store.load(index).chunks
+    _bump_mtime(seeds / "bees.md")
+
+    report = _build(seeds, index, embedder=_Forbidden())
+
+    assert report.embedded == 0
+    assert report.reused == first.chunks
+    assert store.load(index).chunks == before
+    # The new timestamp is remembered: the next build has nothing to do.
+    again = _build(seeds, index, embedder=_Forbidden())
+    assert not again.changed
+
+
+def test_changing_chunk_tokens_rechunks_and_reuses_unchanged_texts(corpus):
+    seeds, index, first = corpus
+    bigger = Settings(chunk_tokens=40)
+    counting = _Counting()
+
+    report = _build(seeds, index, settings=bigger, embedder=counting)
+
+    assert report.changed
+    loaded = store.load(index)
+    assert loaded.manifest["settings_key"]["chunk_tokens"] == 40
+    assert report.chunks < first.chunks  # paragraphs now share chunks
+    assert report.embedded > 0
+    # Chunks whose text did not change (here: the two sections of tides.txt) keep their vectors.
+    assert report.reused == 2
+    assert {c.text for c in loaded.chunks if c.doc_id == "nested/tides.txt"} == {
+        "Tidal power converts the energy of tides into electricity.",
+        "The largest plant sits on the Rance estuary in France and opened in 1966.",
+    }
+    assert report.embedded + report.reused == report.chunks
+    assert len(set(counting.texts) & {c.embed_text for c in loaded.chunks}) == report.embedded
+    # And the index is now current for the new settings, stale for the old ones.
+    assert is_current(seeds, loaded, bigger)
+    assert not is_current(seeds, loaded, SETTINGS)
+
+
+def test_rebuild_embeds_everything_again(corpus):
+    seeds, index, first = corpus
+    report = _build(seeds, index, rebuild=True)
+    assert report.changed and report.embedded == first.chunks and report.reused == 0
+    assert report.generation != first.generation
+
+
+def test_skipped_files_are_reported_and_remembered(corpus, caplog):
+    seeds, index, first = corpus
+    (seeds / "broken.txt").write_bytes(b"caf\xe9\n")
+    with caplog.at_level(logging.WARNING, logger="qa"):
+        report = _build(seeds, index, embedder=_Forbidden())
+    assert [(s.doc_id, "UTF-8" in s.reason) for s in report.skipped] == [("broken.txt", True)]
+    assert any("broken.txt" in r.getMessage() for r in caplog.records)
+    again = _build(seeds, index, embedder=_Forbidden())
+    assert not again.changed
+    assert "UTF-8" in store.load(index).manifest["skipped"]["broken.txt"]["reason"]
+
+
+def test_an_empty_corpus_raises_empty_corpus_with_a_clear_message(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    with pytest.raises(EmptyCorpus) as info:
+        _build(seeds, tmp_path / "index")
+    message = str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert str(seeds) in message and ".txt" in message and "--seeds-dir" in message
+    assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_a_corpus_of_only_unusable_files_names_them(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "blank.txt").write_text("   \n", encoding="utf-8")
+    (seeds / "image.png").write_bytes(b"\x89PNG\x00")
+    with pytest.raises(EmptyCorpus, match=r"skipped: blank\.txt, image\.png"):
+        _build(seeds, tmp_path / "index")
+
+
+def test_emptying_a_corpus_keeps_the_previous_index(corpus):
+    seeds, index, first = corpus
+    for path in [p for p in seeds.rglob("*") if p.is_file()]:
+        path.unlink()
+    with pytest.raises(EmptyCorpus):
+        _build(seeds, index)
+    assert store.load(index).generation == first.generation
+
+
+def test_a_missing_corpus_raises_corpus_not_found(tmp_path):
+    with pytest.raises(CorpusNotFound):
+        _build(tmp_path / "missing", tmp_path / "index")
+
+
+def test_a_corrupt_index_is_rebuilt_from_scratch(corpus, caplog):
+    seeds, index, first = corpus
+    gen = index / first.generation
+    (gen / "chunks.jsonl").write_text("damaged\n")
+    with caplog.at_level(logging.WARNING, logger="qa"):
+        report = _build(seeds, index)
+    assert report.changed and report.embedded == first.chunks and report.reused == 0
+    assert any("rebuilding" in r.getMessage() for r in caplog.records)
+    assert store.load(index).generation == report.generation
