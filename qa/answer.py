@@ -5,11 +5,13 @@ around it, and decide whether anything answers at all.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from .embedding import Embedder
+from .embedding import Embedder, resolve_model
 from .lexicon import Lexicon, words
 from .retrieval import Hit
 from .settings import Settings
@@ -78,6 +80,7 @@ class Scored:
     score: float
     best: int  # index of the answer sentence inside the chunk
     sentence_scores: tuple[float, ...]
+    similarity: float = 0.0  # the answer sentence's own cosine similarity to the query
 
 
 def sentence_text(chunk: Chunk, sent: Sentence) -> str:
@@ -110,10 +113,41 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
         sents = sentence_scores(index, hit, query, settings)
         best = int(np.argmax(sents))
         score = float(sents[best]) if settings.rescore else hit.fused
-        scored.append(Scored(hit.row, score, best, tuple(float(x) for x in sents)))
+        lo = index.sentence_offsets[hit.row]
+        similarity = float(np.asarray(index.sentence_vectors[lo + best], dtype=np.float32) @ query.vec)
+        scored.append(Scored(hit.row, score, best, tuple(float(x) for x in sents), similarity))
     if settings.rescore:
         scored.sort(key=lambda s: -s.score)
+    if settings.reranker:
+        scored = rerank(index, scored, query, settings.reranker)
     return scored
+
+
+# How many of the best candidates an optional cross-encoder re-orders.
+RERANK_TOP = 20
+_rerank_lock = threading.Lock()
+
+
+@lru_cache(maxsize=2)
+def _cross_encoder(name: str):
+    from sentence_transformers import CrossEncoder
+
+    return CrossEncoder(resolve_model(name), device="cpu")
+
+
+def rerank(index: StoredIndex, scored: list[Scored], query: Query, reranker: str) -> list[Scored]:
+    """Re-order the best candidates with a cross-encoder reading question and chunk together.
+
+    Abstention still comes from the calibrated embedding similarity, whose scale is known.
+    """
+    top, rest = scored[:RERANK_TOP], scored[RERANK_TOP:]
+    if not top:
+        return scored
+    pairs = [(query.text, index.chunks[s.row].embed_text) for s in top]
+    with _rerank_lock:
+        logits = _cross_encoder(reranker).predict(pairs, show_progress_bar=False)
+    order = np.argsort(-np.asarray(logits, dtype=np.float32), kind="stable")
+    return [top[i] for i in order] + rest
 
 
 def _word_count(text: str) -> int:
@@ -195,5 +229,5 @@ def select(
         passages.append(p)
         if len(passages) == k:
             break
-    found = bool(scored) and scored[0].score >= settings.found_threshold
+    found = bool(scored) and scored[0].similarity >= settings.found_threshold
     return found, passages

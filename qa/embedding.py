@@ -37,7 +37,10 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, name: str = BUNDLED_MODEL, *, batch_size: int = 32) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        # The weight-loading bar is noise on every start; real progress is shown for builds.
+        hf_logging.disable_progress_bar()
         path = resolve_model(name)
         if os.path.isdir(path):
             # A local model never needs the hub; saying so keeps transformers from phoning home.

@@ -1,0 +1,196 @@
+"""The evaluator: gold-set loading, relevance by evidence quotes, ranx wiring, BEIR runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.cli import main
+from qa.errors import QAError
+from qa.evaluate import (
+    GoldQuestion,
+    QuestionResult,
+    evaluate,
+    highlight_holds,
+    holds_evidence,
+    load_gold,
+    summarize,
+)
+from qa.types import Answer, Passage
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "eval" / "alibaba-qwen-gold.jsonl"
+
+
+def _passage(text: str, highlight: tuple[int, int] | None = None) -> Passage:
+    return Passage(text, "doc.txt", 0, len(text), highlight or (0, len(text)), 1.0)
+
+
+def _result(gold: GoldQuestion, texts: list[str], found: bool = True) -> QuestionResult:
+    from qa.evaluate import _judge
+
+    answer = Answer(gold.question, found, [_passage(t) for t in texts])
+    return _judge(gold, answer, 0.01)
+
+
+def test_relevance_folds_whitespace_and_case() -> None:
+    p = _passage("Over  290,000\nCUSTOMERS use it.")
+    assert holds_evidence(p, ("over 290,000 customers",))
+    assert not holds_evidence(p, ("300 models",))
+
+
+def test_highlight_must_hold_the_evidence() -> None:
+    text = "First sentence. Second one answers: 42 models."
+    p = _passage(text, (16, len(text)))
+    assert highlight_holds(p, ("42 models",))
+    assert not highlight_holds(_passage(text, (0, 15)), ("42 models",))
+
+
+def test_metrics_match_hand_computed_values() -> None:
+    # q1: the evidence is at rank 2 -> hit@1 0, hit@3 1, RR 1/2, nDCG 1/log2(3).
+    # q2: the evidence is at rank 1 -> every metric 1.
+    q1 = GoldQuestion("q1", "where is alpha?", ("alpha",), True)
+    q2 = GoldQuestion("q2", "where is gamma?", ("gamma",), True)
+    u1 = GoldQuestion("u1", "unanswerable?", (), False)
+    results = [
+        _result(q1, ["beta text", "the alpha text", "delta"]),
+        _result(q2, ["gamma here", "noise"]),
+        _result(u1, ["noise"], found=False),
+    ]
+    m = summarize(results)
+    assert m["hit@1"] == pytest.approx(0.5)
+    assert m["hit@3"] == pytest.approx(1.0)
+    assert m["mrr@10"] == pytest.approx(0.75)
+    assert m["ndcg@10"] == pytest.approx((1 / 1.5849625007 + 1) / 2, abs=1e-6)
+    assert m["abstained"] == pytest.approx(1.0)
+    assert m["false_abstain"] == pytest.approx(0.0)
+
+
+def test_two_evidence_places_both_count_for_ndcg() -> None:
+    q = GoldQuestion("q", "numbers?", ("one", "two"), True)
+    m = summarize([_result(q, ["one", "two"])])
+    assert m["ndcg@10"] == pytest.approx(1.0)
+    m = summarize([_result(q, ["one", "x", "two"])])
+    ideal = 1 + 1 / 1.5849625007
+    assert m["ndcg@10"] == pytest.approx((1 + 0.5) / ideal, abs=1e-6)
+
+
+def test_false_abstention_and_answered_unanswerable_are_counted() -> None:
+    q = GoldQuestion("q", "x?", ("x",), True)
+    u = GoldQuestion("u", "y?", (), False)
+    m = summarize([_result(q, ["x"], found=False), _result(u, ["y"], found=True)])
+    assert m["false_abstain"] == 1.0
+    assert m["abstained"] == 0.0
+
+
+def test_bundled_gold_set_is_well_formed() -> None:
+    gold = load_gold(GOLD)
+    text = (ROOT / "seeds" / "alibaba-qwen-platform.txt").read_text(encoding="utf-8")
+    answerable = [g for g in gold if g.answerable]
+    assert len(answerable) >= 50 and len(gold) - len(answerable) >= 8
+    for g in answerable:
+        assert all(e in text for e in g.evidence), g.id
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"question": "no id"}', "not a gold question"),
+        ('{"id": "a", "question": "q", "evidence": [], "answerable": true}', "no evidence"),
+        ("not json", "not a gold question"),
+    ],
+)
+def test_bad_gold_lines_name_the_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(QAError, match=message):
+        load_gold(path)
+
+
+@pytest.fixture(scope="module")
+def seed_corpus(tmp_path_factory) -> tuple[Path, Path]:
+    """The seed article in a corpus folder, with an index folder shared by this module's tests."""
+    root = tmp_path_factory.mktemp("seedcorpus")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    shutil.copy(ROOT / "seeds" / "alibaba-qwen-platform.txt", seeds)
+    return seeds, root / "index"
+
+
+def test_evaluate_runs_end_to_end_on_a_small_gold_set(tmp_path: Path, seed_corpus) -> None:
+    seeds, index = seed_corpus
+    gold = tmp_path / "gold.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "question": "How many customers does Qwen have?",
+            "evidence": ["290,000"],
+            "answerable": True,
+        },
+        {"id": "u", "question": "How long should I boil an egg?", "evidence": [], "answerable": False},
+    ]
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = evaluate(gold, seeds_dir=seeds, index_dir=index, progress=False)
+    assert report.metrics["hit@1"] == 1.0
+    assert report.metrics["abstained"] == 1.0
+    assert report.misses == []
+    assert 0 < report.metrics["quote_words"] <= 80
+
+
+def _toy_beir(root: Path) -> Path:
+    beir = root / "toy"
+    (beir / "qrels").mkdir(parents=True)
+    docs = {
+        "d1": ("Volcanoes", "Lava flows from erupting volcanoes and cools into basalt rock."),
+        "d2": ("Bread", "Yeast makes bread dough rise before it is baked in an oven."),
+        "d3": ("Tides", "The moon's gravity pulls the oceans and causes the tides."),
+    }
+    with open(beir / "corpus.jsonl", "w") as fh:
+        for i, (title, text) in docs.items():
+            fh.write(json.dumps({"_id": i, "title": title, "text": text}) + "\n")
+    queries = {"q1": "What makes dough rise?", "q2": "Why do oceans have tides?"}
+    with open(beir / "queries.jsonl", "w") as fh:
+        for i, text in queries.items():
+            fh.write(json.dumps({"_id": i, "text": text}) + "\n")
+    (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td2\t1\nq2\td3\t1\n")
+    return beir
+
+
+def test_beir_run_scores_and_writes_a_trec_run(tmp_path: Path, capsys) -> None:
+    beir = _toy_beir(tmp_path)
+    run_file = tmp_path / "run.trec"
+    code = main(
+        ["eval", "--beir", str(beir), "--index-dir", str(tmp_path / "idx"), "--run-out", str(run_file)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "nDCG@10" in out and "1.0000" in out
+    lines = run_file.read_text().split("\n")
+    first = lines[0].split()
+    # TREC run format: qid Q0 docid rank score tag
+    assert len(first) == 6 and first[1] == "Q0" and first[0] in {"q1", "q2"}
+    assert {ln.split()[0] for ln in lines if ln} == {"q1", "q2"}
+
+
+def test_compare_prints_each_configuration_and_a_chart(tmp_path: Path, capsys, seed_corpus) -> None:
+    seeds, index = seed_corpus
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps(
+            {"id": "a", "question": "When did open-sourcing start?", "evidence": ["Since August 2023"]}
+        )
+        + "\n"
+    )
+    chart = tmp_path / "cmp.png"
+    code = main(
+        ["eval", str(gold), "--compare", "--chart", str(chart), "--seeds-dir", str(seeds),
+         "--index-dir", str(index)]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    for name in ("bm25 only", "dense only", "hybrid (rrf)", "default"):
+        assert name in out
+    assert chart.stat().st_size > 1000
