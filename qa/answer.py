@@ -118,8 +118,6 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
         scored.append(Scored(hit.row, score, best, tuple(float(x) for x in sents), similarity))
     if settings.rescore:
         scored.sort(key=lambda s: -s.score)
-    if settings.reranker:
-        scored = rerank(index, scored, query, settings.reranker)
     return scored
 
 
@@ -210,6 +208,8 @@ def _same_block(chunk: Chunk, first: int, last: int) -> bool:
 def rank(index: StoredIndex, hits: list[Hit], query: Query, settings: Settings) -> list[tuple[int, float]]:
     """Every candidate chunk row with its final score, best first: re-scored ones, then the rest."""
     scored = rescore(index, hits, query, settings)
+    if settings.reranker:
+        scored = rerank(index, scored, query, settings.reranker)
     done = {s.row for s in scored}
     floor = min((s.score for s in scored), default=0.0)
     rest = [(h.row, floor - 1e-6 * (i + 1)) for i, h in enumerate(hits) if h.row not in done]
@@ -221,6 +221,9 @@ def select(
 ) -> tuple[bool, list[Passage]]:
     """The k best non-overlapping quotes and whether the best one answers the query."""
     scored = rescore(index, hits, query, settings)
+    found = bool(scored) and scored[0].similarity >= settings.found_threshold
+    if settings.reranker:
+        scored = rerank(index, scored, query, settings.reranker)
     passages: list[Passage] = []
     for item in scored:
         p = quote(index, item, settings)
@@ -229,5 +232,4 @@ def select(
         passages.append(p)
         if len(passages) == k:
             break
-    found = bool(scored) and scored[0].similarity >= settings.found_threshold
     return found, passages

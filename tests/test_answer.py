@@ -1,0 +1,158 @@
+"""qa.answer: sentence scoring, quote cutting, abstention and the optional reranker."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import qa.answer as answer
+from qa import store
+from qa.embedding import get_embedder
+from qa.indexer import build_index
+from qa.retrieval import Retriever
+from qa.settings import Settings
+
+DOC = (
+    "Glaciers\n\n"
+    "Glaciers cover about ten percent of the land on Earth. This ice holds most of the fresh "
+    "water on the planet. Scientists measure glaciers from satellites.\n\n"
+    "Volcanoes\n\n"
+    "Mount Etna erupted in 1669 and destroyed part of Catania. Its lava reached the sea. "
+    "Volcanoes also build new islands over time.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory) -> store.StoredIndex:
+    root = tmp_path_factory.mktemp("answer")
+    (root / "seeds").mkdir()
+    (root / "seeds" / "nature.txt").write_text(DOC, encoding="utf-8")
+    build_index(root / "seeds", root / "index", progress=False)
+    return store.load(root / "index")
+
+
+@pytest.fixture(scope="module")
+def tiny_chunks(tmp_path_factory) -> store.StoredIndex:
+    """One sentence per chunk, so answers sit at chunk edges."""
+    root = tmp_path_factory.mktemp("edges")
+    (root / "seeds").mkdir()
+    (root / "seeds" / "nature.txt").write_text(DOC, encoding="utf-8")
+    build_index(root / "seeds", root / "index", settings=Settings(chunk_tokens=8), progress=False)
+    return store.load(root / "index")
+
+
+def _ask(index: store.StoredIndex, question: str, settings: Settings | None = None, k: int = 3):
+    settings = settings or Settings()
+    query = answer.make_query(question, get_embedder(), index.lexicon)
+    hits = Retriever(index, settings).search(query.text, query.vec)
+    return answer.select(index, hits, query, settings, k)
+
+
+def _row_of(index: store.StoredIndex, fragment: str) -> tuple[int, int]:
+    for row, chunk in enumerate(index.chunks):
+        for i, s in enumerate(chunk.sentences):
+            if fragment in answer.sentence_text(chunk, s):
+                return row, i
+    raise AssertionError(fragment)
+
+
+def test_answer_types_follow_the_question_word() -> None:
+    lexicon = answer.Lexicon(["x"], get_embedder().encode(["x"]), __import__("numpy").ones(1), 1)
+    emb = get_embedder()
+    assert len(answer.make_query("How many glaciers are there?", emb, lexicon).answer_types) == 1
+    assert answer.make_query("When did Etna erupt?", emb, lexicon).answer_types[0].search("in 1669")
+    assert answer.make_query("Why do glaciers melt?", emb, lexicon).answer_types == ()
+
+
+def test_the_answer_sentence_is_highlighted(small_index) -> None:
+    found, passages = _ask(small_index, "When did Mount Etna erupt?")
+    assert found
+    top = passages[0]
+    assert top.highlighted.startswith("Mount Etna erupted in 1669")
+    assert top.heading == "Volcanoes"
+    assert DOC[top.start : top.end] == top.text
+
+
+def test_a_sentence_that_leans_on_the_one_before_brings_it(small_index) -> None:
+    row, best = _row_of(small_index, "This ice holds")
+    item = answer.Scored(row, 1.0, best, (), 0.9)
+    p = answer.quote(small_index, item, replace(Settings(), quote_words=20))
+    assert p.text.startswith("Glaciers cover about ten percent")
+    assert p.highlighted.startswith("This ice holds")
+    assert DOC[p.start : p.end] == p.text
+
+
+def test_the_lead_in_crosses_a_chunk_edge_but_not_a_paragraph(tiny_chunks) -> None:
+    row, best = _row_of(tiny_chunks, "This ice holds")
+    assert best == 0, "with a tiny budget each sentence is its own chunk"
+    p = answer.quote(tiny_chunks, answer.Scored(row, 1.0, best, (), 0.9), Settings())
+    assert p.text.startswith("Glaciers cover about ten percent")
+    assert DOC[p.start : p.end] == p.text
+    assert p.highlighted.startswith("This ice holds")
+    # "Its lava reached the sea." leans back too; its paragraph starts the section, so the
+    # sentence before it (same paragraph) comes along, never the heading or another section.
+    row, best = _row_of(tiny_chunks, "Its lava")
+    p = answer.quote(tiny_chunks, answer.Scored(row, 1.0, best, (), 0.9), Settings())
+    assert p.text.startswith("Mount Etna erupted")
+    assert "Glaciers" not in p.text
+
+
+def test_quotes_stay_within_the_word_budget(small_index) -> None:
+    settings = replace(Settings(), quote_words=12)
+    _, passages = _ask(small_index, "How much land do glaciers cover?", settings)
+    for p in passages:
+        assert DOC[p.start : p.end] == p.text
+        if len(p.text.split()) > 12:
+            # Over budget only by what the answer needs: itself, and the sentence it leans on.
+            assert p.text[p.highlight[1] :].strip() == ""
+            assert p.text[: p.highlight[0]].rstrip().count(". ") == 0
+
+
+def test_passages_do_not_overlap(small_index) -> None:
+    _, passages = _ask(small_index, "glaciers and volcanoes", k=5)
+    spans = sorted((p.start, p.end) for p in passages)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+
+
+def test_an_unrelated_question_is_not_found(small_index) -> None:
+    found, passages = _ask(small_index, "What is the best recipe for chocolate cake?")
+    assert not found
+    assert passages, "the closest passages are still returned"
+
+
+def test_without_rescoring_the_fused_order_is_kept(small_index) -> None:
+    settings = replace(Settings(), rescore=False)
+    query = answer.make_query("glaciers", get_embedder(), small_index.lexicon)
+    hits = Retriever(small_index, settings).search(query.text, query.vec)
+    scored = answer.rescore(small_index, hits, query, settings)
+    assert [s.row for s in scored] == [h.row for h in hits[: len(scored)]]
+
+
+def test_a_reranker_reorders_candidates_but_not_abstention(small_index, monkeypatch) -> None:
+    class Reversing:
+        """Stands in for a cross-encoder: prefers what the embedding ranked last."""
+
+        def predict(self, pairs, show_progress_bar=False):
+            return [float(i) for i in range(len(pairs))]
+
+    monkeypatch.setattr(answer, "_cross_encoder", lambda name: Reversing())
+    question = "When did Mount Etna erupt?"
+    plain_found, plain = _ask(small_index, question, k=5)
+    found, reranked = _ask(small_index, question, replace(Settings(), reranker="any"), k=5)
+    assert found == plain_found
+    assert [p.start for p in reranked] == [p.start for p in reversed(plain)]
+
+
+def test_rank_lists_every_candidate_once(small_index) -> None:
+    settings = Settings()
+    query = answer.make_query("glaciers", get_embedder(), small_index.lexicon)
+    hits = Retriever(small_index, settings).search(query.text, query.vec)
+    rows = [row for row, _ in answer.rank(small_index, hits, query, settings)]
+    assert sorted(rows) == sorted(h.row for h in hits)
+
+
+def test_the_index_round_trip_keeps_the_lexicon(small_index, tmp_path: Path) -> None:
+    assert "glaciers" in small_index.lexicon.ids
+    assert small_index.lexicon.vectors.shape == (len(small_index.lexicon.vocab), 384)
