@@ -67,7 +67,7 @@ def make_query(text: str, embedder: Embedder, lexicon: Lexicon) -> Query:
     word_vecs = np.array(
         [fresh[w] if w in fresh else np.asarray(lexicon.vectors[lexicon.ids[w]], np.float32) for w in qwords],
         dtype=np.float32,
-    ).reshape(len(qwords), -1)
+    ).reshape(len(qwords), vecs.shape[1])
     types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
     return Query(text, vecs[0], qwords, word_vecs, types)
 

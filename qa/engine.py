@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Collection
 from pathlib import Path
 
+import numpy as np
+
 from . import store
 from .answer import make_query, select
 from .embedding import get_embedder
@@ -87,10 +89,11 @@ class Engine:
         index = self.index()
         embedder = get_embedder(self.settings.model, self.settings.batch_size)
         q = make_query(query, embedder, index.lexicon)
-        hits = Retriever(index, self.settings).search(query, q.vec)
+        allowed = None
         if sources is not None:
             wanted = set(sources)
-            hits = [h for h in hits if index.chunks[h.row].doc_id in wanted]
+            allowed = np.array([i for i, c in enumerate(index.chunks) if c.doc_id in wanted], dtype=np.int64)
+        hits = Retriever(index, self.settings).search(query, q.vec, allowed=allowed)
         found, passages = select(index, hits, q, self.settings, k)
         return Answer(question=question, found=found, passages=passages, query=query, notices=notices)
 

@@ -56,6 +56,13 @@ class Hit:
     bm25: float  # raw BM25 score (0 when the chunk shares no keyword)
 
 
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n largest scores (unordered)."""
+    if n >= len(scores):
+        return np.arange(len(scores))
+    return np.argpartition(-scores, n - 1)[:n]
+
+
 def _ranks(scores: dict[int, float]) -> dict[int, int]:
     order = sorted(scores, key=lambda r: -scores[r])
     return {row: rank for rank, row in enumerate(order)}
@@ -68,36 +75,44 @@ class Retriever:
         self.index = index
         self.settings = settings
 
-    def dense(self, query_vec: np.ndarray, n: int) -> dict[int, float]:
+    def dense(self, query_vec: np.ndarray, n: int, allowed: np.ndarray | None = None) -> dict[int, float]:
+        if allowed is not None:
+            # A chosen subset of documents is searched exactly: its vectors are few enough.
+            sims = np.asarray(self.index.vectors[allowed], dtype=np.float32) @ query_vec
+            top = _top(sims, n)
+            return {int(allowed[i]): float(sims[i]) for i in top}
         n = min(n, self.index.faiss_index.ntotal)
         if n == 0:
             return {}
         scores, rows = self.index.faiss_index.search(query_vec.reshape(1, -1), n)
         return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
 
-    def keyword(self, query: str, n: int) -> dict[int, float]:
+    def keyword(self, query: str, n: int, allowed: np.ndarray | None = None) -> dict[int, float]:
         tokens = tokenize([query])[0]
         if not tokens:
             return {}
         scores = self.index.bm25.get_scores(tokens)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-        return {int(r): float(scores[r]) for r in top if scores[r] > 0}
+        rows = np.arange(len(scores)) if allowed is None else allowed
+        scores = scores[rows]
+        return {int(rows[i]): float(scores[i]) for i in _top(scores, n) if scores[i] > 0}
 
-    def search(self, query: str, query_vec: np.ndarray, n: int | None = None) -> list[Hit]:
+    def search(
+        self, query: str, query_vec: np.ndarray, n: int | None = None, allowed: np.ndarray | None = None
+    ) -> list[Hit]:
         """The best chunks for a query, by weighted reciprocal-rank fusion of both retrievers.
 
         Args:
             query: the search text (for BM25).
             query_vec: its normalized embedding (for FAISS).
             n: how many candidates each retriever contributes.
+            allowed: search only these chunk rows (None: all).
 
         Returns:
             Hits, best first.
         """
         n = n or self.settings.candidates
-        dense = self.dense(query_vec, n)
-        keyword = self.keyword(query, n) if self.settings.bm25_weight > 0 else {}
+        dense = self.dense(query_vec, n, allowed)
+        keyword = self.keyword(query, n, allowed) if self.settings.bm25_weight > 0 else {}
         dense_rank, keyword_rank = _ranks(dense), _ranks(keyword)
         rows = set(dense) | set(keyword)
         missing = [r for r in rows if r not in dense]

@@ -342,3 +342,12 @@ def test_a_corrupt_index_is_rebuilt_on_ask(notes):
     answer = _notes_ask(notes, "Where were the tomatoes planted?")
     assert answer.passages[0].source == "garden.md"
     assert (index / "CURRENT").read_text().strip() != gen.name
+
+
+def test_sources_limit_the_search_to_chosen_documents(notes):
+    seeds, index = notes
+    names = sorted(NOTES)
+    for name in names:
+        answer = ask("What is in it?", seeds_dir=seeds, index_dir=index, sources=[name], k=10)
+        assert answer.passages and {p.source for p in answer.passages} == {name}
+    assert ask("soup", seeds_dir=seeds, index_dir=index, sources=["missing.txt"]).passages == []
