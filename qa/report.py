@@ -103,7 +103,7 @@ def chart_values(rows: list[tuple[str, dict[str, float]]], columns, path: str, t
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     width = 0.8 / len(rows)
     x = np.arange(len(columns))
     for i, (name, metrics) in enumerate(rows):
@@ -112,7 +112,7 @@ def chart_values(rows: list[tuple[str, dict[str, float]]], columns, path: str, t
         ax.bar_label(bars, fmt="%.2f", fontsize=7)
     ax.set_xticks(x + width * (len(rows) - 1) / 2, [t for _, t, _ in columns])
     ax.set_ylim(0, 1.1)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=len(rows), frameon=False)
     ax.set_title(f"{title}: retrieval configurations side by side")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
