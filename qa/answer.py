@@ -19,7 +19,7 @@ from .store import StoredIndex
 from .types import Chunk, Passage, Sentence
 
 # How many fused candidates are re-scored sentence by sentence.
-RESCORE = 30
+RESCORE = 60
 # A sentence opening with one of these leans on the one before it, which the quote then includes.
 _ANAPHOR = re.compile(
     r"^(?:This|These|That|Those|It|Its|They|Their|Them|Such|He|She|His|Her|However|But|"
