@@ -51,6 +51,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         )
     for s in report.skipped:
         print(f"skipped {s.doc_id}: {s.reason}")
+    for group in report.duplicates:
+        print(f"same content: {', '.join(group)} (all indexed; a shared quote is shown once)")
     for doc in report.removed:
         print(f"removed {doc}")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +41,25 @@ def doc_id_of(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def scan(root: str | Path) -> list[FileStat]:
+def _is_index_folder(dirnames: list[str], filenames: list[str]) -> bool:
+    """Whether a folder holds an index of this tool (a CURRENT pointer and generations)."""
+    return "CURRENT" in filenames and any(d.startswith("gen-") for d in dirnames)
+
+
+def scan(root: str | Path, *, exclude: Iterable[str | Path] = ()) -> list[FileStat]:
     """List the candidate documents of a corpus folder (recursively), sorted by id.
 
-    Hidden files and folders are ignored, and so are links that lead outside the folder.
+    Hidden files and folders are ignored, and so are links that lead outside the folder. An
+    index folder inside the corpus (``exclude``, or any folder that looks like an index) is not
+    scanned: its own files would otherwise be indexed as documents, and every build would find
+    the corpus changed by the build before it.
+
+    Args:
+        root: the corpus folder.
+        exclude: folders below ``root`` to leave out (the index folder).
+
+    Returns:
+        One FileStat per regular file, sorted by document id.
     """
     root = Path(root)
     if not root.is_dir():
@@ -52,23 +69,49 @@ def scan(root: str | Path) -> list[FileStat]:
             "your documents"
         )
     real_root = root.resolve()
+    excluded = {Path(p).resolve() for p in exclude}
     found: list[FileStat] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+    def unlisted(exc: OSError) -> None:
+        # A folder that cannot be listed is named in a warning, not silently left out.
+        log.warning("skipped folder %s: %s", exc.filename, exc.strerror or exc)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlisted, followlinks=False):
+        if (excluded and Path(dirpath).resolve() in excluded) or _is_index_folder(dirnames, filenames):
+            dirnames[:] = []
+            continue
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
             path = Path(dirpath) / name
+            if not _utf8(name):
+                # Such an id cannot be written to the UTF-8 manifest (or shown on the page).
+                shown = os.fsencode(path).decode("utf-8", "replace")
+                log.warning("skipped %s: its name is not valid UTF-8; rename it", shown)
+                continue
             try:
                 if path.is_symlink() and not path.resolve().is_relative_to(real_root):
                     log.warning("skipped %s: it links outside the corpus folder", path)
                     continue
                 st = path.stat()
-            except OSError as exc:
-                log.warning("skipped %s: %s", path, exc.strerror or exc)
+            except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+                log.warning("skipped %s: %s", path, getattr(exc, "strerror", None) or exc)
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                # Reading a named pipe or a device would block the build or never end.
+                log.warning("skipped %s: not a regular file", path)
                 continue
             found.append(FileStat(doc_id_of(path, root), st.st_size, st.st_mtime_ns))
     return sorted(found, key=lambda s: s.doc_id)
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes come back from os.walk as surrogates
+        return False
+    return True
 
 
 def decode(data: bytes) -> str:
@@ -126,8 +169,8 @@ def load_documents(root: str | Path) -> tuple[list[Document], list[Skipped]]:
     """
     docs: list[Document] = []
     skipped: list[Skipped] = []
-    for stat in scan(root):
-        result = read_document(root, stat.doc_id)
+    for entry in scan(root):
+        result = read_document(root, entry.doc_id)
         if isinstance(result, Skipped):
             log.warning("skipped %s: %s", result.doc_id, result.reason)
             skipped.append(result)

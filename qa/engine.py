@@ -13,11 +13,11 @@ import numpy as np
 from . import store
 from .answer import make_query, select
 from .embedding import get_embedder
-from .errors import EmptyQuestion, IndexCorrupt, IndexMismatch
+from .errors import EmptyQuestion, IndexCorrupt, IndexMismatch, IndexWriteError
 from .indexer import build_index, is_current
 from .retrieval import Retriever
 from .settings import Settings
-from .types import Answer
+from .types import Answer, Passage
 
 log = logging.getLogger("qa")
 
@@ -61,32 +61,56 @@ class Engine:
 
     def index(self) -> store.StoredIndex:
         """The live index, rebuilt first when the corpus or the settings changed."""
+        return self._fresh()[0]
+
+    def _fresh(self) -> tuple[store.StoredIndex, tuple[str, ...]]:
+        """The live index and any notice about it (it could not be brought up to date)."""
         with self._lock:
             index = self._index
-            live = store.current_generation(self.index_dir)
-            if index is None or live is None or live.name != index.generation:
+            live = store.live_name(self.index_dir)
+            if index is None or live is None or live != index.generation:
                 index = self._load()
             if index is None or not is_current(self.seeds_dir, index, self.settings):
-                build_index(self.seeds_dir, self.index_dir, settings=self.settings, progress=False)
+                try:
+                    build_index(self.seeds_dir, self.index_dir, settings=self.settings, progress=False)
+                except IndexWriteError as exc:
+                    if index is None:
+                        raise
+                    # Disk full or a read-only folder: the last good index still answers, and
+                    # the answer says why it may miss the latest changes.
+                    log.warning("%s", exc)
+                    self._index = index
+                    return index, (
+                        f"the index could not be updated, answers come from the previous one: {exc}",
+                    )
                 index = self._load()
             if index is None:  # pragma: no cover - build_index either writes an index or raises
                 raise IndexCorrupt(f"no index in {self.index_dir} after a build")
             self._index = index
-            return index
+            return index, ()
 
     def _load(self) -> store.StoredIndex | None:
-        try:
-            return store.load(self.index_dir)
-        except (IndexCorrupt, IndexMismatch) as exc:
-            log.warning("%s; rebuilding the index", exc)
-            build_index(self.seeds_dir, self.index_dir, settings=self.settings, rebuild=True, progress=False)
-            return store.load(self.index_dir)
+        for _ in range(3):
+            live = store.live_name(self.index_dir)
+            try:
+                return store.load(self.index_dir)
+            except (IndexCorrupt, IndexMismatch) as exc:
+                if store.live_name(self.index_dir) != live:
+                    # Another process swapped generations while this one was reading (and
+                    # removed the one being read): the new one is whole, read that instead.
+                    continue
+                log.warning("%s; rebuilding the index", exc)
+                break
+        # Not rebuild=True: build_index starts from the previous generation when it is whole.
+        build_index(self.seeds_dir, self.index_dir, settings=self.settings, progress=False)
+        return store.load(self.index_dir)
 
     def ask(self, question: str, *, k: int = 5, sources: Collection[str] | None = None) -> Answer:
         query, notices = clean_question(question)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        index = self.index()
+        index, stale = self._fresh()
+        notices += stale
         embedder = get_embedder(self.settings.model, self.settings.batch_size)
         q = make_query(query, embedder, index.lexicon)
         allowed = None
@@ -94,8 +118,33 @@ class Engine:
             wanted = set(sources)
             allowed = np.array([i for i, c in enumerate(index.chunks) if c.doc_id in wanted], dtype=np.int64)
         hits = Retriever(index, self.settings).search(query, q.vec, allowed=allowed)
-        found, passages = select(index, hits, q, self.settings, k)
+        # Quotes for every candidate, so that ones repeated in another document can be left out.
+        found, passages = select(index, hits, q, self.settings, max(k, len(hits)))
+        passages, repeats = _unique(passages, k)
+        if repeats:
+            notices += (f"the same text is also in {', '.join(repeats)}; each quote is shown once",)
         return Answer(question=question, found=found, passages=passages, query=query, notices=notices)
+
+
+def _unique(passages: list[Passage], k: int) -> tuple[list[Passage], list[str]]:
+    """The first k passages with each quote once, and the other documents that repeat them.
+
+    Duplicate documents (or a paragraph copied into several) are all indexed; showing the same
+    quote twice would only push other evidence out of the k places.
+    """
+    seen: dict[str, str] = {}
+    kept: list[Passage] = []
+    repeats: list[str] = []
+    for p in passages:
+        if len(kept) == k:
+            break
+        key = " ".join(p.text.split())
+        if key not in seen:
+            seen[key] = p.source
+            kept.append(p)
+        elif seen[key] != p.source and p.source not in repeats:
+            repeats.append(p.source)
+    return kept, repeats
 
 
 _engines: dict[tuple, Engine] = {}

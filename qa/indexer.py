@@ -18,6 +18,7 @@ from .lexicon import Lexicon
 from .retrieval import build_bm25
 from .settings import Settings
 from .types import Chunk
+from .vectors import choose as choose_index
 
 log = logging.getLogger("qa")
 
@@ -35,14 +36,28 @@ class BuildReport:
     seconds: float = 0.0
     generation: str = ""
     changed: bool = True  # False when the index was already up to date
+    duplicates: list[list[str]] = field(default_factory=list)  # documents with the same content
 
 
-def _previous(index_dir: Path) -> store.StoredIndex | None:
+def _previous(index_dir: Path) -> tuple[store.StoredIndex | None, bool]:
+    """The index to build on and whether it is the live one.
+
+    When the live generation is damaged, the one it replaced (kept on disk) or an older whole
+    one is the next best basis: only what changed since has to be embedded again.
+    """
     try:
-        return store.load(index_dir)
+        return store.load(index_dir), True
     except QAError as exc:
-        log.warning("the existing index cannot be reused (%s); rebuilding from scratch", exc)
-        return None
+        log.warning("the existing index cannot be reused (%s)", exc)
+    for gen in sorted(index_dir.glob("gen-*"), reverse=True):
+        try:
+            older = store.load(index_dir, generation=gen.name)
+        except QAError:
+            continue
+        log.warning("rebuilding from the previous generation %s", gen.name)
+        return older, False
+    log.warning("rebuilding from scratch")
+    return None, False
 
 
 def _unsupported_then(entry: dict, doc_id: str) -> bool:
@@ -76,7 +91,7 @@ def plan(
 
 def is_current(seeds_dir: str | Path, index: store.StoredIndex, settings: Settings) -> bool:
     """True when the index reflects the corpus folder and the settings (by size and mtime)."""
-    stats = scan(seeds_dir)
+    stats = scan(seeds_dir, exclude=[index.path.parent])
     keep, read = plan(stats, index, settings)
     known = set(index.manifest.get("documents", {})) | set(index.manifest.get("skipped", {}))
     return not read and known == {s.doc_id for s in stats}
@@ -90,6 +105,7 @@ def build_index(
     rebuild: bool = False,
     progress: bool = True,
     embedder: Embedder | None = None,
+    vector_index: str | None = None,
 ) -> BuildReport:
     """Bring the index of a corpus folder up to date.
 
@@ -103,6 +119,9 @@ def build_index(
         rebuild: ignore the previous index and embed everything again.
         progress: show a progress bar while embedding.
         embedder: a custom embedder (defaults to the sentence-transformers model of settings).
+        vector_index: the FAISS index type, "auto" (exact up to a size, then HNSW), "flat" or
+            "hnsw", optionally with parameters ("hnsw:efSearch=256"); None reads the
+            ``QA_FAISS`` environment variable, else "auto". Recorded in the manifest.
 
     Returns:
         A BuildReport.
@@ -111,16 +130,18 @@ def build_index(
     seeds_dir, index_dir = Path(seeds_dir), Path(index_dir)
     t0 = time.perf_counter()
     with store.build_lock(index_dir):
-        stats = scan(seeds_dir)
-        previous = None if rebuild else _previous(index_dir)
+        stats = scan(seeds_dir, exclude=[index_dir])
+        previous, live = (None, False) if rebuild else _previous(index_dir)
         keep, to_read = plan(stats, previous, settings)
         same_key = previous is not None and previous.manifest.get("settings_key") == (settings.index_key())
         prev_docs = previous.manifest.get("documents", {}) if same_key else {}
         if (
             previous is not None
+            and live  # an older generation standing in for a damaged one must be saved anew
             and not to_read
             and set(keep) == set(prev_docs | previous.manifest.get("skipped", {}))
         ):
+            store.collect_garbage(index_dir)  # what a build killed after going live left behind
             return BuildReport(
                 len(prev_docs), len(previous.chunks), 0, len(previous.chunks),
                 seconds=time.perf_counter() - t0, generation=previous.generation, changed=False,
@@ -174,6 +195,9 @@ def build_index(
                 + (f"; skipped: {', '.join(s.doc_id for s in skipped_list)}" if skipped_list else "")
             )
 
+        # Resolved before embedding, so a mistyped override fails fast.
+        index_spec = choose_index(len(chunks), vector_index)
+        duplicates = _duplicates(documents)
         embedder = embedder or get_embedder(settings.model, settings.batch_size)
         vectors, sent_vectors, hashes, reused = _embed(chunks, previous, settings, embedder, progress)
         bm25 = build_bm25([c.embed_text for c in chunks])
@@ -187,7 +211,7 @@ def build_index(
             "settings": settings.to_dict(),
             "settings_key": settings.index_key(),
             "model": {"id": embedder.model_id, "dim": embedder.dim},
-            "faiss": "Flat",
+            "faiss": index_spec.to_dict(),
             "counts": {
                 "documents": len(documents),
                 "chunks": len(chunks),
@@ -208,8 +232,25 @@ def build_index(
         )
     return BuildReport(
         len(documents), len(chunks), len(chunks) - reused, reused, removed, skipped_list,
-        time.perf_counter() - t0, gen.name,
+        time.perf_counter() - t0, gen.name, duplicates=duplicates,
     )  # fmt: skip
+
+
+def _duplicates(documents: dict[str, dict]) -> list[list[str]]:
+    """Groups of documents with the same content, each named in a warning.
+
+    All of them stay indexed (each can be searched on its own with ``sources=``); ask() shows a
+    quote they share only once.
+    """
+    by_hash: dict[str, list[str]] = {}
+    for doc_id, entry in documents.items():
+        by_hash.setdefault(entry["sha256"], []).append(doc_id)
+    groups = [ids for ids in by_hash.values() if len(ids) > 1]
+    for ids in groups:
+        log.warning(
+            "%s have the same content: all are indexed, a quote they share is shown once", ", ".join(ids)
+        )
+    return groups
 
 
 def _embed(
@@ -245,7 +286,11 @@ def _embed(
         ]
         if progress:
             log.info("embedding %d chunks and %d sentences", len(texts), len(sents))
-        new = embedder.encode(texts + sents, show_progress=progress)
+        batch = texts + sents
+        # Identical texts (duplicate documents, a sentence that is its whole chunk, repeated
+        # lines) are embedded once.
+        unique = {t: i for i, t in enumerate(dict.fromkeys(batch))}
+        new = embedder.encode(list(unique), show_progress=progress)[[unique[t] for t in batch]]
         vectors[todo] = new[: len(texts)]
         pos = len(texts)
         for i in todo:

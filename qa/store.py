@@ -35,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import IndexCorrupt, IndexMismatch, IndexWriteError
+from .errors import IndexCorrupt, IndexMismatch, IndexWriteError, QAError
 from .lexicon import Lexicon
 from .types import Chunk, Sentence
+from .vectors import IndexSpec, make_index, tune
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -114,8 +115,15 @@ def _files_of(folder: Path) -> list[Path]:
 @contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """One writer at a time per index folder (across processes); readers never wait."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as fh:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(index_dir / ".lock", "w")
+    except OSError as exc:  # a read-only folder: say so, not a traceback
+        raise IndexWriteError(
+            f"cannot write the index in {index_dir}: {exc.strerror or exc}. The previous index "
+            "(if any) is unchanged; choose a writable --index-dir"
+        ) from exc
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -158,6 +166,8 @@ def save(
     index_dir = Path(index_dir)
     gen = index_dir / f"gen-{time.time_ns():020d}-{os.getpid()}"
     tmp = index_dir / f".tmp-{gen.name}"
+    pointer_tmp = index_dir / f".{CURRENT}.tmp-{os.getpid()}"
+    replaced = live_name(index_dir)
     try:
         tmp.mkdir(parents=True)
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
@@ -165,15 +175,16 @@ def save(
                 fh.write(json.dumps(_chunk_row(chunk, digest), ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
         np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float16))
-        findex = faiss.IndexFlatIP(vectors.shape[1])
-        if len(vectors):
-            findex.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        # Flat or HNSW, as the indexer chose and recorded in the manifest (qa/vectors.py).
+        findex = make_index(vectors, IndexSpec.from_manifest(manifest.get("faiss")))
         faiss.write_index(findex, str(tmp / "faiss.index"))
         bm25.save(str(tmp / "bm25"), show_progress=False)
         (tmp / "lexicon.txt").write_text("".join(w + "\n" for w in lexicon.vocab), encoding="utf-8")
         np.save(tmp / "lexicon.npy", np.ascontiguousarray(lexicon.vectors, dtype=np.float16))
         np.save(tmp / "lexicon_df.npy", np.ascontiguousarray(lexicon.df, dtype=np.int32))
         manifest = dict(manifest)
+        # The generation this one replaces stays on disk one round longer (see collect_garbage).
+        manifest["replaces"] = replaced
         manifest["files"] = {
             p.relative_to(tmp).as_posix(): {"size": p.stat().st_size, "sha256": _sha256_file(p)}
             for p in _files_of(tmp)
@@ -183,30 +194,91 @@ def save(
             with open(p, "rb") as fh:
                 os.fsync(fh.fileno())
         os.rename(tmp, gen)
-        pointer_tmp = index_dir / f".{CURRENT}.tmp-{os.getpid()}"
         pointer_tmp.write_text(gen.name + "\n")
         with open(pointer_tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(pointer_tmp, index_dir / CURRENT)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except (OSError, RuntimeError) as exc:  # faiss reports a failed write as a RuntimeError
+        _discard(index_dir, tmp, gen, pointer_tmp)
         raise IndexWriteError(
-            f"cannot write the index in {index_dir}: {exc.strerror or exc}. The previous index "
-            "(if any) is unchanged; free some space or choose a writable --index-dir"
+            f"cannot write the index in {index_dir}: {getattr(exc, 'strerror', None) or exc}. The "
+            "previous index (if any) is unchanged; free some space or choose a writable --index-dir"
         ) from exc
-    _collect_garbage(index_dir, keep=gen.name)
+    except BaseException:
+        _discard(index_dir, tmp, gen, pointer_tmp)
+        raise
+    _fsync_dir(index_dir)
+    _collect_garbage(index_dir, keep={gen.name, replaced or gen.name})
     return gen
 
 
-def _collect_garbage(index_dir: Path, keep: str) -> None:
-    """Remove old generations and leftovers of interrupted builds.
+def live_name(index_dir: str | Path) -> str | None:
+    """The name of the live generation; None when there is none or CURRENT is damaged."""
+    try:
+        live = current_generation(index_dir)
+    except IndexCorrupt:
+        return None
+    return live.name if live else None
 
-    The generation just replaced is kept one round longer, for readers that were opening it.
+
+def _discard(index_dir: Path, tmp: Path, gen: Path, pointer_tmp: Path) -> None:
+    """Remove what a failed save wrote, unless CURRENT already points at it."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    if live_name(index_dir) != gen.name:
+        shutil.rmtree(gen, ignore_errors=True)
+    try:
+        pointer_tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames in a folder durable (a power cut, not only a crash); best effort."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def collect_garbage(index_dir: str | Path) -> None:
+    """Finish the cleanup of a build killed after its generation went live; call under build_lock.
+
+    Keeps the live generation and the one it replaced (named in its manifest).
     """
-    gens = sorted(p.name for p in index_dir.glob("gen-*") if p.name != keep)
-    stale = [index_dir / g for g in gens[:-1]] + list(index_dir.glob(".tmp-gen-*"))
-    for p in stale:
+    index_dir = Path(index_dir)
+    live = live_name(index_dir)
+    if live is None:
+        return  # nothing to measure "stale" against: leave everything as it is
+    try:
+        replaced = read_manifest(index_dir / live).get("replaces")
+    except QAError:
+        return
+    _collect_garbage(index_dir, {live, replaced or live})
+
+
+def _collect_garbage(index_dir: Path, keep: set[str]) -> None:
+    """Remove the generations not in ``keep`` and the leftovers of interrupted builds.
+
+    ``keep`` is the new live generation and the one it replaced (kept one round longer, for
+    readers that were opening it). Any other generation is either older or an orphan whose
+    build died before CURRENT pointed at it; half-written ``.tmp-gen-*`` folders and
+    ``.CURRENT.tmp-*`` pointers are what a killed build leaves. Runs under ``build_lock``, so
+    none of them belongs to a build in progress.
+    """
+    stale = [p for p in index_dir.glob("gen-*") if p.name not in keep]
+    for p in [*stale, *index_dir.glob(".tmp-gen-*")]:
         shutil.rmtree(p, ignore_errors=True)
+    for p in index_dir.glob(f".{CURRENT}.tmp-*"):
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def read_manifest(gen: Path) -> dict[str, Any]:
@@ -224,21 +296,37 @@ def read_manifest(gen: Path) -> dict[str, Any]:
     return manifest
 
 
+# Files every generation has; a manifest that does not list them all (with checksums) would let
+# a swapped or hand-made manifest skip the checks.
+REQUIRED_FILES = (
+    "chunks.jsonl", "vectors.npy", "sentences.npy", "faiss.index", "lexicon.txt", "lexicon.npy",
+    "lexicon_df.npy",
+)  # fmt: skip
+
+
 def verify(gen: Path, manifest: dict[str, Any]) -> None:
     """Check every file against the manifest's sizes and checksums."""
-    files = manifest.get("files") or {}
+    files = manifest.get("files")
+    if (
+        not isinstance(files, dict)
+        or any(name not in files for name in REQUIRED_FILES)
+        or not any(name.startswith("bm25/") for name in files)
+    ):
+        raise IndexCorrupt(f"the index manifest in {gen} does not list its files; run `qa build --rebuild`")
     for name, meta in files.items():
         path = gen / name
+        if not isinstance(meta, dict) or ".." in Path(name).parts or Path(name).is_absolute():
+            raise IndexCorrupt(f"the index manifest in {gen} is damaged; run `qa build --rebuild`")
         try:
             size = path.stat().st_size
         except OSError as exc:
             raise IndexCorrupt(f"index file {path} is missing ({exc.strerror})") from exc
-        if size != meta["size"] or _sha256_file(path) != meta["sha256"]:
+        if size != meta.get("size") or _sha256_file(path) != meta.get("sha256"):
             raise IndexCorrupt(f"index file {path} is damaged (checksum mismatch)")
 
 
-def load(index_dir: str | Path) -> StoredIndex | None:
-    """Load and check the live generation; None when nothing was built yet.
+def load(index_dir: str | Path, *, generation: str | None = None) -> StoredIndex | None:
+    """Load and check the live generation (or another one); None when nothing was built yet.
 
     Raises:
         IndexCorrupt: a file is missing or altered.
@@ -247,7 +335,7 @@ def load(index_dir: str | Path) -> StoredIndex | None:
     import bm25s
     import faiss
 
-    gen = current_generation(index_dir)
+    gen = Path(index_dir) / generation if generation else current_generation(index_dir)
     if gen is None:
         return None
     manifest = read_manifest(gen)
@@ -263,6 +351,7 @@ def load(index_dir: str | Path) -> StoredIndex | None:
         vectors = np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False)
         sent_vectors = np.load(gen / "sentences.npy", mmap_mode="r", allow_pickle=False)
         findex = faiss.read_index(str(gen / "faiss.index"))
+        tune(findex, IndexSpec.from_manifest(manifest.get("faiss")))
         bm25 = bm25s.BM25.load(str(gen / "bm25"), mmap=True, allow_pickle=False)
         vocab = (gen / "lexicon.txt").read_text(encoding="utf-8").splitlines()
         lexicon = Lexicon(
@@ -271,8 +360,9 @@ def load(index_dir: str | Path) -> StoredIndex | None:
             np.load(gen / "lexicon_df.npy", allow_pickle=False),
             len(chunks),
         )
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
         raise IndexCorrupt(f"the index in {gen} cannot be read ({exc})") from exc
+    _check_dimensions(gen, manifest, [vectors, sent_vectors, lexicon.vectors], findex.d)
     counts = [len(c.sentences) for c in chunks]
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -283,3 +373,20 @@ def load(index_dir: str | Path) -> StoredIndex | None:
     ):
         raise IndexCorrupt(f"the index in {gen} is inconsistent (row counts differ)")
     return StoredIndex(gen, manifest, chunks, hashes, vectors, sent_vectors, offsets, findex, bm25, lexicon)
+
+
+def _check_dimensions(gen: Path, manifest: dict[str, Any], arrays: list[np.ndarray], faiss_dim: int) -> None:
+    """Every vector file and the FAISS index have the dimension of the manifest's model.
+
+    A manifest taken from an index of another model would otherwise load, and the first
+    question would fail inside FAISS.
+    """
+    model = manifest.get("model")
+    claimed = model.get("dim") if isinstance(model, dict) else None
+    found = {a.shape[1] if a.ndim == 2 else -1 for a in arrays} | {faiss_dim}
+    if found != {claimed}:
+        raise IndexCorrupt(
+            f"the index in {gen} is inconsistent: its manifest claims vectors of dimension "
+            f"{claimed!r} (model {model.get('id') if isinstance(model, dict) else None!r}), its "
+            f"files hold {sorted(found)}; run `qa build --rebuild`"
+        )

@@ -106,7 +106,7 @@ class ChatApp:
         return sorted((manifest or {}).get("documents", {}))
 
     def corpus_files(self) -> list[str]:
-        return [s.doc_id for s in scan(self.seeds_dir)]
+        return [s.doc_id for s in scan(self.seeds_dir, exclude=[self.index_dir])]
 
     def examples(self) -> list[str]:
         if self._examples is not None:

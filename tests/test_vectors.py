@@ -1,0 +1,103 @@
+"""qa/vectors.py: the FAISS index type follows the corpus size and is recorded and overridable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa import vectors
+from qa.errors import InvalidSetting, QAError
+from qa.vectors import AUTO_FLAT_MAX, HNSW_DEFAULTS, IndexSpec, choose, make_index, parse, recall_at_k
+
+
+def _unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_auto_is_exact_up_to_the_threshold_then_hnsw(monkeypatch):
+    monkeypatch.delenv(vectors.ENV, raising=False)
+    assert choose(10).kind == "flat"
+    assert choose(AUTO_FLAT_MAX).kind == "flat"
+    big = choose(AUTO_FLAT_MAX + 1)
+    assert big.kind == "hnsw" and big.params == HNSW_DEFAULTS and big.requested == "auto"
+
+
+def test_override_by_argument_beats_environment(monkeypatch):
+    monkeypatch.setenv(vectors.ENV, "hnsw:efSearch=64")
+    assert choose(5) == IndexSpec("hnsw", {**HNSW_DEFAULTS, "efSearch": 64}, "hnsw:efSearch=64")
+    assert choose(10**7, "flat").kind == "flat"
+
+
+@pytest.mark.parametrize("text", ["ivf", "hnsw:M=0", "hnsw:efSearch=lots", "hnsw:nprobe=4"])
+def test_bad_overrides_say_what_is_accepted(text):
+    with pytest.raises(InvalidSetting) as info:
+        parse(text)
+    assert isinstance(info.value, QAError) and isinstance(info.value, ValueError)
+    assert vectors.ENV in str(info.value)
+
+
+def test_spec_round_trips_through_the_manifest_and_old_manifests_read_as_flat():
+    spec = choose(AUTO_FLAT_MAX + 1, "hnsw:M=16")
+    assert IndexSpec.from_manifest(spec.to_dict()) == spec
+    assert IndexSpec.from_manifest("Flat").kind == "flat"
+    assert IndexSpec.from_manifest(None).kind == "flat"
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_sq8"])
+def test_index_finds_each_vector_first_and_matches_exact_search(kind):
+    data = _unit(500)
+    index = make_index(data, choose(len(data), kind))
+    assert index.ntotal == 500
+    _, rows = index.search(data[:50], 10)
+    assert list(rows[:, 0]) == list(range(50))
+    exact = make_index(data, IndexSpec("flat"))
+    queries = _unit(40, seed=1)
+    assert recall_at_k(exact.search(queries, 10)[1], index.search(queries, 10)[1]) >= 0.95
+
+
+def test_hnsw_search_parameters_survive_a_write_and_read(tmp_path):
+    import faiss
+
+    spec = choose(100, "hnsw:efSearch=77")
+    faiss.write_index(make_index(_unit(100), spec), str(tmp_path / "f.index"))
+    loaded = faiss.read_index(str(tmp_path / "f.index"))
+    vectors.tune(loaded, spec)
+    assert loaded.hnsw.efSearch == 77
+
+
+def test_empty_corpus_gives_an_empty_index():
+    assert make_index(np.zeros((0, 8), np.float32), IndexSpec("flat")).ntotal == 0
+
+
+def test_build_records_the_choice_and_the_loaded_index_follows_it(tmp_path, monkeypatch):
+    from qa import store
+    from qa.engine import Engine
+    from qa.indexer import build_index
+    from qa.settings import Settings
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "bees.txt").write_text(
+        "A honey bee colony holds a single queen and thousands of workers.\n\n"
+        "Workers live about six weeks in summer and longer in winter.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(chunk_tokens=20)
+    monkeypatch.setenv(vectors.ENV, "hnsw:efSearch=90")
+    build_index(seeds, tmp_path / "index", settings=settings, progress=False)
+    loaded = store.load(tmp_path / "index")
+    assert loaded.manifest["faiss"] == {
+        "kind": "hnsw",
+        "params": {**HNSW_DEFAULTS, "efSearch": 90},
+        "requested": "hnsw:efSearch=90",
+    }
+    assert loaded.faiss_index.hnsw.efSearch == 90
+    answer = Engine(seeds, tmp_path / "index", settings).ask("How long do workers live?", k=1)
+    assert "six weeks" in answer.passages[0].text
+
+    build_index(
+        seeds, tmp_path / "index", settings=settings, progress=False, vector_index="flat", rebuild=True
+    )
+
+    assert store.load(tmp_path / "index").manifest["faiss"]["kind"] == "flat"
