@@ -39,7 +39,12 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 def build_bm25(texts: list[str]):
     """A bm25s index over ``texts`` (row i = chunk i)."""
+    import logging
+
     import bm25s
+
+    # bm25s turns its own logger to DEBUG on import; its chatter is not the user's business.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
     retriever = bm25s.BM25()
     retriever.index(tokenize(texts), show_progress=False)
