@@ -200,7 +200,7 @@ def w_ask(a: dict) -> dict:
         profile.disable()
         _dump_profile(profile, a["profile"])
     mem = rss()
-    stages = _stages(engine, [clean_question(q)[0] for q in timed[:100]])
+    stages = _stages(engine, [clean_question(q)[0] for q in timed[:30]])
     index = engine.index()
     return {
         "chunks": len(index.chunks),
