@@ -79,7 +79,6 @@ class Scored:
     row: int
     score: float
     best: int  # index of the answer sentence inside the chunk
-    sentence_scores: tuple[float, ...]
     similarity: float = 0.0  # the answer sentence's own cosine similarity to the query
 
 
@@ -87,35 +86,33 @@ def sentence_text(chunk: Chunk, sent: Sentence) -> str:
     return chunk.text[sent.start - chunk.start : sent.end - chunk.start]
 
 
-def sentence_scores(index: StoredIndex, hit: Hit, query: Query, settings: Settings) -> np.ndarray:
-    """How well each sentence of a candidate chunk answers the query.
-
-    Its own similarity, plus its chunk's similarity (the context it sits in), plus soft keyword
-    coverage (the question's rare words, or near synonyms, appear in it).
-    """
-    chunk = index.chunks[hit.row]
-    lo, hi = index.sentence_offsets[hit.row], index.sentence_offsets[hit.row + 1]
-    scores = np.zeros(hi - lo, dtype=np.float32)
-    if settings.dense_weight > 0:
-        scores += np.asarray(index.sentence_vectors[lo:hi], dtype=np.float32) @ query.vec
-        scores += settings.chunk_weight * hit.dense
-    texts = [sentence_text(chunk, s) for s in chunk.sentences]
-    scores += settings.lexical_weight * index.lexicon.soft_coverage(query.words, query.word_vecs, texts)
-    for expected in query.answer_types:
-        scores += ANSWER_TYPE_BONUS * np.array([bool(expected.search(t)) for t in texts], dtype=np.float32)
-    return scores
-
-
 def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Settings) -> list[Scored]:
-    """The top fused candidates, ranked by their best sentence (or kept in fused order)."""
+    """The top fused candidates, ranked by their best sentence (or kept in fused order).
+
+    A sentence's answer score is its own similarity, plus its chunk's similarity (the context it
+    sits in), plus soft keyword coverage (the question's rare words, or near synonyms, appear in
+    it), plus a bonus when it holds the expected answer type.
+    """
+    top = hits[:RESCORE]
+    texts = [[sentence_text(index.chunks[h.row], s) for s in index.chunks[h.row].sentences] for h in top]
+    flat = [t for group in texts for t in group]
+    coverage = index.lexicon.soft_coverage(query.words, query.word_vecs, flat)
     scored = []
-    for hit in hits[:RESCORE]:
-        sents = sentence_scores(index, hit, query, settings)
-        best = int(np.argmax(sents))
-        score = float(sents[best]) if settings.rescore else hit.fused
-        lo = index.sentence_offsets[hit.row]
-        similarity = float(np.asarray(index.sentence_vectors[lo + best], dtype=np.float32) @ query.vec)
-        scored.append(Scored(hit.row, score, best, tuple(float(x) for x in sents), similarity))
+    pos = 0
+    for hit, group in zip(top, texts, strict=True):
+        lo, hi = index.sentence_offsets[hit.row], index.sentence_offsets[hit.row + 1]
+        sims = np.asarray(index.sentence_vectors[lo:hi], dtype=np.float32) @ query.vec
+        scores = settings.lexical_weight * coverage[pos : pos + len(group)]
+        pos += len(group)
+        if settings.dense_weight > 0:
+            scores = scores + sims + settings.chunk_weight * hit.dense
+        for expected in query.answer_types:
+            scores = scores + ANSWER_TYPE_BONUS * np.array(
+                [bool(expected.search(t)) for t in group], np.float32
+            )
+        best = int(np.argmax(scores))
+        score = float(scores[best]) if settings.rescore else hit.fused
+        scored.append(Scored(hit.row, score, best, float(sims[best])))
     if settings.rescore:
         scored.sort(key=lambda s: -s.score)
     return scored

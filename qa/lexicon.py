@@ -72,15 +72,21 @@ class Lexicon:
             One value in [0, 1] per text.
         """
         out = np.zeros(len(texts), dtype=np.float32)
-        if not query_words:
+        if not query_words or not texts:
             return out
         weights = np.array([self.idf(w) for w in query_words], dtype=np.float32)
         weights /= weights.sum()
-        for t, text in enumerate(texts):
-            ids = [self.ids[w] for w in set(words(text)) if w in self.ids]
-            if not ids:
-                continue
-            sims = query_vecs @ np.asarray(self.vectors[ids], dtype=np.float32).T
-            best = sims.max(axis=1)
-            out[t] = float((np.where(best >= MATCH_FLOOR, best, 0.0) * weights).sum())
+        # One gather of word vectors and one product for all texts: a question re-scores
+        # dozens of candidate chunks, and a loop per sentence dominated quote selection.
+        per_text = [[self.ids[w] for w in set(words(t)) if w in self.ids] for t in texts]
+        lengths = np.array([len(p) for p in per_text], dtype=np.int64)
+        if not lengths.sum():
+            return out
+        flat = np.fromiter((i for p in per_text for i in p), dtype=np.int64, count=int(lengths.sum()))
+        unique, inverse = np.unique(flat, return_inverse=True)
+        sims = query_vecs @ np.asarray(self.vectors[unique], dtype=np.float32).T
+        has = lengths > 0
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[has]
+        best = np.maximum.reduceat(sims[:, inverse], starts, axis=1)  # per query word, per text
+        out[has] = (np.where(best >= MATCH_FLOOR, best, 0.0) * weights[:, None]).sum(axis=0)
         return out

@@ -77,7 +77,7 @@ def test_the_answer_sentence_is_highlighted(small_index) -> None:
 
 def test_a_sentence_that_leans_on_the_one_before_brings_it(small_index) -> None:
     row, best = _row_of(small_index, "This ice holds")
-    item = answer.Scored(row, 1.0, best, (), 0.9)
+    item = answer.Scored(row, 1.0, best, 0.9)
     p = answer.quote(small_index, item, replace(Settings(), quote_words=20))
     assert p.text.startswith("Glaciers cover about ten percent")
     assert p.highlighted.startswith("This ice holds")
@@ -87,14 +87,14 @@ def test_a_sentence_that_leans_on_the_one_before_brings_it(small_index) -> None:
 def test_the_lead_in_crosses_a_chunk_edge_but_not_a_paragraph(tiny_chunks) -> None:
     row, best = _row_of(tiny_chunks, "This ice holds")
     assert best == 0, "with a tiny budget each sentence is its own chunk"
-    p = answer.quote(tiny_chunks, answer.Scored(row, 1.0, best, (), 0.9), Settings())
+    p = answer.quote(tiny_chunks, answer.Scored(row, 1.0, best, 0.9), Settings())
     assert p.text.startswith("Glaciers cover about ten percent")
     assert DOC[p.start : p.end] == p.text
     assert p.highlighted.startswith("This ice holds")
     # "Its lava reached the sea." leans back too; its paragraph starts the section, so the
     # sentence before it (same paragraph) comes along, never the heading or another section.
     row, best = _row_of(tiny_chunks, "Its lava")
-    p = answer.quote(tiny_chunks, answer.Scored(row, 1.0, best, (), 0.9), Settings())
+    p = answer.quote(tiny_chunks, answer.Scored(row, 1.0, best, 0.9), Settings())
     assert p.text.startswith("Mount Etna erupted")
     assert "Glaciers" not in p.text
 

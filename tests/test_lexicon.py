@@ -51,3 +51,48 @@ def test_rare_words_weigh_more(lexicon) -> None:
 
 def test_no_query_words_cover_nothing(lexicon) -> None:
     assert _cover(lexicon, "what is it?", ["Cars drive on roads."]).tolist() == [0.0]
+
+
+def _reference_coverage(lex: Lexicon, qwords: list[str], qvecs: np.ndarray, texts: list[str]) -> list[float]:
+    """soft_coverage written plainly, one text at a time: the batched version must agree."""
+    from qa.lexicon import MATCH_FLOOR
+
+    if not qwords:
+        return [0.0] * len(texts)
+    weights = np.array([lex.idf(w) for w in qwords])
+    weights /= weights.sum()
+    out = []
+    for text in texts:
+        ids = [lex.ids[w] for w in set(words(text)) if w in lex.ids]
+        if not ids:
+            out.append(0.0)
+            continue
+        best = (qvecs @ np.asarray(lex.vectors[ids], dtype=np.float32).T).max(axis=1)
+        out.append(float((np.where(best >= MATCH_FLOOR, best, 0.0) * weights).sum()))
+    return out
+
+
+def test_batched_coverage_equals_one_text_at_a_time() -> None:
+    texts = [
+        "The Danube flows through ten countries before it reaches the Black Sea.",
+        "Rivers carry water; the Amazon carries the most water of all rivers.",
+        "",
+        "!!!",
+        "A honey bee colony holds a single queen and thousands of workers.",
+    ]
+    vocab, df, n = Lexicon.count(texts)
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(len(vocab), 12)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    # A near-synonym, so some similarities pass the match floor without being equal.
+    vecs[vocab.index("rivers")] = 0.8 * vecs[vocab.index("danube")] + 0.6 * vecs[vocab.index("rivers")]
+    lex = Lexicon(vocab, vecs.astype(np.float16), df, n)
+    for question in ("Which rivers reach the Black Sea?", "How many bee workers?", "zebra", "what?"):
+        qwords = list(dict.fromkeys(words(question)))
+        qvecs = np.array(
+            [lex.vectors[lex.ids[w]] if w in lex.ids else np.ones(12) / np.sqrt(12) for w in qwords],
+            dtype=np.float32,
+        ).reshape(len(qwords), 12)
+        got = lex.soft_coverage(qwords, qvecs, texts)
+        np.testing.assert_allclose(got, _reference_coverage(lex, qwords, qvecs, texts), atol=1e-6)
+    assert lex.soft_coverage(["danube"], np.ones((1, 12), np.float32), []).size == 0
