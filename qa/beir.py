@@ -84,7 +84,7 @@ def run_one(
     settings = replace(settings, candidates=max(settings.candidates, BEIR_CANDIDATES))
     engine = get_engine(docs, work / "index", settings)
     index = engine.index()
-    embedder = get_embedder(settings.model, settings.batch_size)
+    embedder = get_embedder(settings.model, settings.batch_size, settings.precision)
     retriever = Retriever(index, settings)
     ids = list(queries)
     t0 = time.perf_counter()

@@ -15,7 +15,7 @@ from .settings import Settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     changes = {}
-    for name in ("model", "chunk_tokens", "reranker", "bm25_weight"):
+    for name in ("model", "chunk_tokens", "reranker", "bm25_weight", "precision"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -29,6 +29,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk-tokens", type=int, help="token budget per chunk")
     p.add_argument("--reranker", help="optional cross-encoder name or path")
     p.add_argument("--bm25-weight", type=float, help="weight of keyword search in fusion")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bfloat16"),
+        help="embedding arithmetic (default auto: bfloat16 where the CPU has it)",
+    )
 
 
 def _mark(text: str, start: int, end: int, tty: bool) -> str:

@@ -198,7 +198,7 @@ def build_index(
         # Resolved before embedding, so a mistyped override fails fast.
         index_spec = choose_index(len(chunks), vector_index)
         duplicates = _duplicates(documents)
-        embedder = embedder or get_embedder(settings.model, settings.batch_size)
+        embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.precision)
         vectors, sent_vectors, hashes, reused = _embed(chunks, previous, settings, embedder, progress)
         bm25 = build_bm25([c.embed_text for c in chunks])
         lexicon = _lexicon(chunks, previous, embedder, progress)
@@ -210,7 +210,11 @@ def build_index(
             "corpus": str(seeds_dir.resolve()),
             "settings": settings.to_dict(),
             "settings_key": settings.index_key(),
-            "model": {"id": embedder.model_id, "dim": embedder.dim},
+            "model": {
+                "id": embedder.model_id,
+                "dim": embedder.dim,
+                "precision": getattr(embedder, "precision", "float32"),
+            },
             "faiss": index_spec.to_dict(),
             "counts": {
                 "documents": len(documents),

@@ -22,6 +22,10 @@ class Settings:
     chunk_tokens: int = 128
     encoding: str = "cl100k_base"
     batch_size: int = 32
+    # The embedding model's arithmetic: "auto" is bfloat16 on CPUs that compute it natively
+    # (AVX512-BF16 or AMX: about twice as fast, same rankings; README "Speed and scale") and
+    # float32 elsewhere; "float32" or "bfloat16" force one.
+    precision: str = "auto"
     # Candidates each retriever hands to fusion and quote selection.
     candidates: int = 50
     # Weights of the dense (embedding) and keyword (BM25) rankings in fusion; 0 turns one off.

@@ -638,7 +638,8 @@ def launch(
         print(f"{report.documents} documents indexed ({report.chunks} passages)", file=sys.stderr)
     except EmptyCorpus:
         print(f"no documents in {app.seeds_dir} yet: add some from the page", file=sys.stderr)
-    get_embedder(app.settings.model, app.settings.batch_size)  # loaded now, not at the first question
+    # Loaded now, not at the first question.
+    get_embedder(app.settings.model, app.settings.batch_size, app.settings.precision)
     demo = build_app(app)
     auth = password_auth()
     demo.queue(default_concurrency_limit=4)
