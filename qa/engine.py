@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import unicodedata
 from collections.abc import Collection
 from pathlib import Path
@@ -18,6 +19,7 @@ from .indexer import build_index, is_current
 from .retrieval import Retriever
 from .settings import Settings
 from .types import Answer, Passage
+from .watch import Freshness
 
 log = logging.getLogger("qa")
 
@@ -58,6 +60,15 @@ class Engine:
         self.settings = settings
         self._index: store.StoredIndex | None = None
         self._lock = threading.Lock()
+        # Whether the folder must be rescanned before a question (qa/watch.py): always for a
+        # small corpus, only after a reported change for a large one.
+        self._freshness = Freshness(self.seeds_dir, exclude=[self.index_dir])
+
+    def _is_current(self, index: store.StoredIndex) -> bool:
+        t = time.perf_counter()
+        current = is_current(self.seeds_dir, index, self.settings)
+        self._freshness.scanned(time.perf_counter() - t)
+        return current
 
     def index(self) -> store.StoredIndex:
         """The live index, rebuilt first when the corpus or the settings changed."""
@@ -70,7 +81,10 @@ class Engine:
             live = store.live_name(self.index_dir)
             if index is None or live is None or live != index.generation:
                 index = self._load()
-            if index is None or not is_current(self.seeds_dir, index, self.settings):
+                due = True
+            else:
+                due = self._freshness.due()
+            if index is None or (due and not self._is_current(index)):
                 try:
                     build_index(self.seeds_dir, self.index_dir, settings=self.settings, progress=False)
                 except IndexWriteError as exc:
@@ -79,6 +93,7 @@ class Engine:
                     # Disk full or a read-only folder: the last good index still answers, and
                     # the answer says why it may miss the latest changes.
                     log.warning("%s", exc)
+                    self._freshness.again()
                     self._index = index
                     return index, (
                         f"the index could not be updated, answers come from the previous one: {exc}",
@@ -111,7 +126,7 @@ class Engine:
             raise ValueError(f"k must be at least 1, got {k}")
         index, stale = self._fresh()
         notices += stale
-        embedder = get_embedder(self.settings.model, self.settings.batch_size)
+        embedder = get_embedder(self.settings.model, self.settings.batch_size, self.settings.precision)
         q = make_query(query, embedder, index.lexicon)
         allowed = None
         if sources is not None:
