@@ -97,10 +97,9 @@ class SentenceTransformerEmbedder:
                 f"cannot load embedding model {name!r}: {exc}. Use the bundled default "
                 f"({BUNDLED_MODEL}) or a local model folder"
             ) from exc
-        if self.precision == "bfloat16":
-            import torch
-
-            self.model.to(torch.bfloat16)
+        # Converted at the first encode, not here: the conversion starts torch's thread pool, and
+        # a process that forks after loading the model (to build in a child) must not have one.
+        self._converted = self.precision == "float32"
         self.model_id = name
         dim_of = getattr(self.model, "get_embedding_dimension", None) or (
             self.model.get_sentence_embedding_dimension
@@ -114,6 +113,11 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            if not self._converted:
+                import torch
+
+                self.model.to(torch.bfloat16)
+                self._converted = True
             vecs = self.model.encode(
                 list(texts),
                 batch_size=self.batch_size,
