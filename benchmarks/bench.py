@@ -93,8 +93,15 @@ def embed_text(row: dict) -> str:
 
 
 def read_rows(gen: Path) -> list[dict]:
-    with open(gen / "chunks.jsonl", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
+    """The chunk table of a generation as one dict per row (the peers index the same text)."""
+    from qa.chunktable import FOLDER, ChunkTable
+
+    table = ChunkTable(gen / FOLDER)
+    return [
+        {"doc": c.doc_id, "start": c.start, "end": c.end, "heading": c.heading, "pos": c.position,
+         "sents": [(s.start, s.end) for s in c.sentences], "gap": c.gap_before, "text": c.text}
+        for c in table
+    ]  # fmt: skip
 
 
 def live(index_dir: Path) -> Path:
@@ -399,9 +406,8 @@ def w_derive(a: dict) -> dict:
     base = store.load(a["base_index"])
     base_docs, out_docs = Path(a["base_docs"]), Path(a["out_docs"])
     doc_ids = sorted(base.manifest["documents"])
-    rows_of: dict[str, list[int]] = {}
-    for r, c in enumerate(base.chunks):
-        rows_of.setdefault(c.doc_id, []).append(r)
+    base_chunks = list(base.chunks)  # the real table is small; its copies are what grows
+    rows_of = base.chunks.doc_rows()
     # Whole copies of the real corpus until the target chunk (or document) count is reached.
     target_chunks, target_docs = a.get("chunks"), a.get("documents")
     shutil.rmtree(out_docs, ignore_errors=True)
@@ -418,8 +424,8 @@ def w_derive(a: dict) -> dict:
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.link(base_docs / d, dst)  # same bytes, size and mtime: scan() sees a real document
             documents[new_id] = base.manifest["documents"][d]
-            for r in rows_of.get(d, []):
-                chunks.append(replace(base.chunks[r], doc_id=new_id))
+            for r in map(int, rows_of.get(d, ())):
+                chunks.append(replace(base_chunks[r], doc_id=new_id))
                 rows.append(r)
         else:
             copy += 1
@@ -445,12 +451,12 @@ def w_derive(a: dict) -> dict:
 
     import bm25s
 
-    base_tokens = tokenize([c.embed_text for c in base.chunks])
+    base_tokens = tokenize([c.embed_text for c in base_chunks])
     bm25 = bm25s.BM25()  # as qa.retrieval.build_bm25 does, on the same tokens
     bm25.index([base_tokens[r] for r in rows_a], show_progress=False)
     counts = np.bincount(rows_a, minlength=len(base.chunks))
     df = np.zeros(len(base.lexicon.vocab), dtype=np.int64)
-    for r, c in enumerate(base.chunks):
+    for r, c in enumerate(base_chunks):
         ids = [base.lexicon.ids[w] for w in set(words(c.embed_text)) if w in base.lexicon.ids]
         df[ids] += counts[r]
     lexicon = Lexicon(base.lexicon.vocab, np.asarray(base.lexicon.vectors), df.astype(np.int32), n)

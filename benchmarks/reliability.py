@@ -1081,6 +1081,13 @@ def _reseal(gen: Path, name: str) -> None:
     _write_manifest(gen, manifest)
 
 
+def _swap_table(gen: Path, previous: Path) -> None:
+    """Every file of the chunk table taken from the previous generation, checksums resealed."""
+    for src in sorted((previous / "chunks").iterdir()):
+        shutil.copyfile(src, gen / "chunks" / src.name)
+        _reseal(gen, f"chunks/{src.name}")
+
+
 class Payload:
     """Unpickling this creates a marker file: proof that code ran."""
 
@@ -1119,13 +1126,18 @@ def corruptions(marker: Path) -> dict[str, Callable[[Path, Path, Path], None]]:
     return {
         "flipped byte in vectors.npy": lambda d, g, p: _flip(g / "vectors.npy", -1),
         "flipped byte in sentences.npy": lambda d, g, p: _flip(g / "sentences.npy", -3),
-        "flipped byte in chunks.jsonl": lambda d, g, p: _flip(g / "chunks.jsonl", 20),
+        "flipped byte in the chunk text": lambda d, g, p: _flip(g / "chunks" / "text.npy", -20),
+        "flipped byte in the chunk offsets": lambda d, g, p: _flip(g / "chunks" / "text_offsets.npy", -1),
+        "flipped byte in the chunk documents": lambda d, g, p: _flip(g / "chunks" / "doc_ids.json", 3),
         "flipped byte in faiss.index": lambda d, g, p: _flip(g / "faiss.index", -5),
         "flipped byte in the BM25 index": lambda d, g, p: _flip(bm25_file(g), -1),
         "flipped byte in lexicon.npy": lambda d, g, p: _flip(g / "lexicon.npy", -1),
         "truncated vectors.npy": lambda d, g, p: os.truncate(g / "vectors.npy", 100),
-        "truncated chunks.jsonl": lambda d, g, p: os.truncate(
-            g / "chunks.jsonl", (g / "chunks.jsonl").stat().st_size // 2
+        "truncated chunk text": lambda d, g, p: os.truncate(
+            g / "chunks" / "text.npy", (g / "chunks" / "text.npy").stat().st_size // 2
+        ),
+        "truncated chunk sentences": lambda d, g, p: os.truncate(
+            g / "chunks" / "sentences.npy", (g / "chunks" / "sentences.npy").stat().st_size // 2
         ),
         "empty faiss.index": lambda d, g, p: os.truncate(g / "faiss.index", 0),
         "deleted lexicon.txt": lambda d, g, p: (g / "lexicon.txt").unlink(),
@@ -1152,9 +1164,10 @@ def corruptions(marker: Path) -> dict[str, Callable[[Path, Path, Path], None]]:
         "manifest swapped with the previous generation's": lambda d, g, p: shutil.copyfile(
             p / "manifest.json", g / "manifest.json"
         ),
-        "chunk table swapped, checksum resealed": lambda d, g, p: (
-            shutil.copyfile(p / "chunks.jsonl", g / "chunks.jsonl"),
-            _reseal(g, "chunks.jsonl"),
+        "chunk table swapped, checksums resealed": lambda d, g, p: _swap_table(g, p),
+        "chunk offsets swapped, checksum resealed": lambda d, g, p: (
+            shutil.copyfile(p / "chunks" / "text_offsets.npy", g / "chunks" / "text_offsets.npy"),
+            _reseal(g, "chunks/text_offsets.npy"),
         ),
         "CURRENT garbage": lambda d, g, p: (d / "CURRENT").write_text("../../etc\n"),
         "CURRENT names a missing generation": lambda d, g, p: (d / "CURRENT").write_text(

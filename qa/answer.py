@@ -94,7 +94,9 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
     it), plus a bonus when it holds the expected answer type.
     """
     top = hits[:RESCORE]
-    texts = [[sentence_text(index.chunks[h.row], s) for s in index.chunks[h.row].sentences] for h in top]
+    # Chunks are built from the on-disk table on access: build each candidate's once.
+    chunks = index.chunks.take([h.row for h in top])
+    texts = [[sentence_text(c, s) for s in c.sentences] for c in chunks]
     flat = [t for group in texts for t in group]
     coverage = index.lexicon.soft_coverage(query.words, query.word_vecs, flat)
     scored = []

@@ -94,7 +94,7 @@ def run_one(
         hits = retriever.search(query.text, query.vec)
         ranking: dict[str, float] = {}
         for row, _score in rank(index, hits, query, settings):
-            doc = index.chunks[row].doc_id.removesuffix(".md").replace("%2F", "/")
+            doc = index.chunks.doc_id(row).removesuffix(".md").replace("%2F", "/")
             if doc not in ranking:
                 ranking[doc] = float(1000 - len(ranking))
             if len(ranking) == 100:

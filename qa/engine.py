@@ -9,8 +9,6 @@ import unicodedata
 from collections.abc import Collection
 from pathlib import Path
 
-import numpy as np
-
 from . import store
 from .answer import make_query, select
 from .embedding import get_embedder
@@ -130,8 +128,8 @@ class Engine:
         q = make_query(query, embedder, index.lexicon)
         allowed = None
         if sources is not None:
-            wanted = set(sources)
-            allowed = np.array([i for i, c in enumerate(index.chunks) if c.doc_id in wanted], dtype=np.int64)
+            # From the table's doc column: no Chunk is built for the rows left out.
+            allowed = index.chunks.rows_of(sources)
         hits = Retriever(index, self.settings).search(query, q.vec, allowed=allowed)
         # Quotes for every candidate, so that ones repeated in another document can be left out.
         found, passages = select(index, hits, q, self.settings, max(k, len(hits)))

@@ -198,7 +198,8 @@ def summarize(results: list[QuestionResult]) -> dict[str, float]:
 
 def _check_evidence(gold: list[GoldQuestion], engine: Engine) -> None:
     """Warn about evidence that no longer occurs in the corpus (a gold set gone stale)."""
-    corpus = fold(" ".join(c.embed_text for c in engine.index().chunks))
+    table = engine.index().chunks
+    corpus = fold(" ".join(table.embed_text(row) for row in range(len(table))))
     for q in gold:
         for e in q.evidence:
             if fold(e) not in corpus:

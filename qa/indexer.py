@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -147,14 +148,13 @@ def build_index(
                 seconds=time.perf_counter() - t0, generation=previous.generation, changed=False,
             )  # fmt: skip
 
-        by_doc: dict[str, list[int]] = {}
-        if previous is not None:
-            for row, chunk in enumerate(previous.chunks):
-                by_doc.setdefault(chunk.doc_id, []).append(row)
+        # Each previous document's rows, from the table's doc column. A kept document stands in
+        # ``parts`` as its rows; their chunks are built from the table in one pass below.
+        by_doc = previous.chunks.doc_rows() if previous is not None else {}
         documents: dict[str, dict] = {}
         skipped: dict[str, dict] = {}
         skipped_list: list[Skipped] = []
-        chunks: list[Chunk] = []
+        parts: list[list[Chunk] | np.ndarray] = []
         for s in stats:
             stamp = {"size": s.size, "mtime_ns": s.mtime_ns}
             entry = keep.get(s.doc_id)
@@ -164,7 +164,7 @@ def build_index(
                 continue
             if entry is not None:
                 documents[s.doc_id] = entry
-                chunks.extend(previous.chunks[r] for r in by_doc.get(s.doc_id, []))
+                parts.append(by_doc.get(s.doc_id, _NO_ROWS))
                 continue
             doc = read_document(seeds_dir, s.doc_id)
             if isinstance(doc, Skipped):
@@ -173,9 +173,9 @@ def build_index(
                 skipped_list.append(doc)
                 continue
             old = prev_docs.get(s.doc_id)
-            if old and old["sha256"] == doc.sha256 and by_doc.get(s.doc_id):
+            if old and old["sha256"] == doc.sha256 and len(by_doc.get(s.doc_id, ())):
                 # Touched but not changed: the old chunks still hold.
-                new_chunks = [previous.chunks[r] for r in by_doc[s.doc_id]]
+                new_chunks = by_doc[s.doc_id]
             else:
                 new_chunks = chunk_document(
                     doc, chunk_tokens=settings.chunk_tokens, encoding=settings.encoding
@@ -187,7 +187,8 @@ def build_index(
                 # Start offset of each page in the extracted text (PDF), for page citations.
                 "pages": list(doc.pages),
             }
-            chunks.extend(new_chunks)
+            parts.append(new_chunks)
+        chunks = _assemble(parts, previous)
         if not chunks:
             raise EmptyCorpus(
                 f"no document in {str(seeds_dir)!r} has text to index (supported: {', '.join(SUPPORTED)}); "
@@ -238,6 +239,23 @@ def build_index(
         len(documents), len(chunks), len(chunks) - reused, reused, removed, skipped_list,
         time.perf_counter() - t0, gen.name, duplicates=duplicates,
     )  # fmt: skip
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+def _assemble(parts: list[list[Chunk] | np.ndarray], previous: store.StoredIndex | None) -> list[Chunk]:
+    """The chunks in corpus order: new ones as they are, kept rows built from the previous table.
+
+    One ``take`` for all kept rows: built per document it cost ~2 s at 100k chunks, in one pass
+    about 0.5 s.
+    """
+    kept = [p for p in parts if isinstance(p, np.ndarray)]
+    built = iter(previous.chunks.take(np.concatenate(kept)) if previous is not None and kept else [])
+    chunks: list[Chunk] = []
+    for p in parts:
+        chunks.extend(itertools.islice(built, len(p)) if isinstance(p, np.ndarray) else p)
+    return chunks
 
 
 def _duplicates(documents: dict[str, dict]) -> list[list[str]]:

@@ -6,7 +6,7 @@ Layout::
       CURRENT          name of the live generation, replaced atomically
       gen-<id>/        one complete, checksummed index
         manifest.json  format, settings, model and dimension, documents, file checksums
-        chunks.jsonl   the chunk table: row i describes vector i
+        chunks/        the chunk table, in columns (qa/chunktable.py): row i describes vector i
         vectors.npy    chunk vectors (float32), also the cache that spares re-embedding
         sentences.npy  sentence vectors (float16), row order = chunk order, then sentence order
         faiss.index    the vector search index
@@ -17,6 +17,11 @@ Layout::
 
 A build writes a new ``gen-*`` folder next to the live one and only then points CURRENT at it,
 so a crash or a kill at any moment leaves the previous index whole. Nothing is unpickled.
+
+The manifest records each file's size and sha256, and the file's stat identity (inode, mtime,
+ctime) as it was once written. A load hashes only the files whose identity changed since: any
+write, truncation, ``touch``, copy or replacement changes it, so damage is still found, and an
+untouched index of 100k chunks loads without reading hundreds of MB first.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +40,15 @@ from typing import Any
 
 import numpy as np
 
+from . import chunktable
+from .chunktable import ChunkHashes, ChunkTable
 from .errors import IndexCorrupt, IndexMismatch, IndexWriteError, QAError
 from .lexicon import Lexicon
-from .types import Chunk, Sentence
+from .types import Chunk
 from .vectors import IndexSpec, make_index, tune
 
-FORMAT_VERSION = 1
+# 2: the chunk table in columns (chunks/) instead of chunks.jsonl; file stat identities.
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 
@@ -60,8 +68,8 @@ class StoredIndex:
 
     path: Path
     manifest: dict[str, Any]
-    chunks: list[Chunk]
-    chunk_hashes: list[str]
+    chunks: ChunkTable  # a read-only Sequence[Chunk], rows built on access
+    chunk_hashes: ChunkHashes  # a read-only Sequence[str]
     vectors: np.ndarray  # (n_chunks, dim) float32
     sentence_vectors: np.ndarray  # (n_sentences, dim) float16
     sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i]:offsets[i+1]
@@ -79,33 +87,42 @@ def chunk_hash(chunk: Chunk) -> str:
     return hashlib.sha256(chunk.embed_text.encode("utf-8")).hexdigest()[:32]
 
 
-def _chunk_row(chunk: Chunk, digest: str) -> dict:
-    return {
-        "doc": chunk.doc_id,
-        "start": chunk.start,
-        "end": chunk.end,
-        "heading": chunk.heading,
-        "pos": chunk.position,
-        "sents": [[s.start, s.end] for s in chunk.sentences],
-        "gap": chunk.gap_before,
-        "hash": digest,
-        "text": chunk.text,
-    }
-
-
-def _chunk_from_row(row: dict) -> Chunk:
-    sents = tuple(Sentence(s, e) for s, e in row["sents"])
-    return Chunk(
-        row["doc"], row["start"], row["end"], row["text"], row["heading"], sents, row["pos"], row["gap"]
-    )
-
-
 def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _identity(st: os.stat_result) -> dict[str, int]:
+    """What changes whenever a file is written, truncated, touched, copied or replaced."""
+    return {"ino": st.st_ino, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+
+
+def _file_entry(path: Path, sha256: str) -> dict[str, Any]:
+    st = path.stat()
+    return {"size": st.st_size, "sha256": sha256, **_identity(st)}
+
+
+def _write_manifest(tmp: Path, manifest: dict[str, Any]) -> None:
+    """Write and fsync the manifest, stamped strictly later than every file it describes.
+
+    File times have the granularity of the kernel's clock tick: a file changed in the same tick
+    as it was recorded would keep its mtime and ctime. Like git's "racily clean" rule, load
+    trusts an identity only when it is older than the manifest, so the manifest is rewritten
+    (for at most ~0.2 s, usually never) until its own time has moved past the newest file's.
+    """
+    newest = max((max(e["mtime_ns"], e["ctime_ns"]) for e in manifest["files"].values()), default=0)
+    text = json.dumps(manifest, indent=1, ensure_ascii=False)
+    path = tmp / MANIFEST
+    for _ in range(100):
+        path.write_text(text)
+        if path.stat().st_mtime_ns > newest:
+            break
+        time.sleep(0.002)
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def _files_of(folder: Path) -> list[Path]:
@@ -149,8 +166,8 @@ def save(
     index_dir: str | Path,
     *,
     manifest: dict[str, Any],
-    chunks: list[Chunk],
-    hashes: list[str],
+    chunks: Sequence[Chunk],
+    hashes: Sequence[str],
     vectors: np.ndarray,
     sentence_vectors: np.ndarray,
     bm25: Any,
@@ -170,9 +187,7 @@ def save(
     replaced = live_name(index_dir)
     try:
         tmp.mkdir(parents=True)
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for chunk, digest in zip(chunks, hashes, strict=True):
-                fh.write(json.dumps(_chunk_row(chunk, digest), ensure_ascii=False) + "\n")
+        chunktable.write(tmp, chunks, hashes)
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
         np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float16))
         # Flat or HNSW, as the indexer chose and recorded in the manifest (qa/vectors.py).
@@ -185,14 +200,14 @@ def save(
         manifest = dict(manifest)
         # The generation this one replaces stays on disk one round longer (see collect_garbage).
         manifest["replaces"] = replaced
-        manifest["files"] = {
-            p.relative_to(tmp).as_posix(): {"size": p.stat().st_size, "sha256": _sha256_file(p)}
-            for p in _files_of(tmp)
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
-        for p in [*_files_of(tmp), tmp / MANIFEST]:
+        files = _files_of(tmp)
+        sums = {p: _sha256_file(p) for p in files}
+        for p in files:
             with open(p, "rb") as fh:
                 os.fsync(fh.fileno())
+        # Stat identities taken last, once nothing more is written to the files.
+        manifest["files"] = {p.relative_to(tmp).as_posix(): _file_entry(p, sums[p]) for p in files}
+        _write_manifest(tmp, manifest)
         os.rename(tmp, gen)
         pointer_tmp.write_text(gen.name + "\n")
         with open(pointer_tmp, "rb") as fh:
@@ -299,13 +314,17 @@ def read_manifest(gen: Path) -> dict[str, Any]:
 # Files every generation has; a manifest that does not list them all (with checksums) would let
 # a swapped or hand-made manifest skip the checks.
 REQUIRED_FILES = (
-    "chunks.jsonl", "vectors.npy", "sentences.npy", "faiss.index", "lexicon.txt", "lexicon.npy",
+    *chunktable.FILES, "vectors.npy", "sentences.npy", "faiss.index", "lexicon.txt", "lexicon.npy",
     "lexicon_df.npy",
 )  # fmt: skip
 
 
 def verify(gen: Path, manifest: dict[str, Any]) -> None:
-    """Check every file against the manifest's sizes and checksums."""
+    """Check every file against the manifest's sizes and checksums.
+
+    A file whose stat identity is the one recorded when it was written has not been written
+    since, and is not hashed again (see ``_unchanged``).
+    """
     files = manifest.get("files")
     if (
         not isinstance(files, dict)
@@ -313,16 +332,32 @@ def verify(gen: Path, manifest: dict[str, Any]) -> None:
         or not any(name.startswith("bm25/") for name in files)
     ):
         raise IndexCorrupt(f"the index manifest in {gen} does not list its files; run `qa build --rebuild`")
+    try:
+        manifest_mtime = (gen / MANIFEST).stat().st_mtime_ns
+    except OSError as exc:
+        raise IndexCorrupt(f"the index manifest in {gen} cannot be read ({exc.strerror})") from exc
     for name, meta in files.items():
         path = gen / name
         if not isinstance(meta, dict) or ".." in Path(name).parts or Path(name).is_absolute():
             raise IndexCorrupt(f"the index manifest in {gen} is damaged; run `qa build --rebuild`")
         try:
-            size = path.stat().st_size
+            st = path.stat()
         except OSError as exc:
             raise IndexCorrupt(f"index file {path} is missing ({exc.strerror})") from exc
-        if size != meta.get("size") or _sha256_file(path) != meta.get("sha256"):
+        if st.st_size != meta.get("size") or (
+            not _unchanged(st, meta, manifest_mtime) and _sha256_file(path) != meta.get("sha256")
+        ):
             raise IndexCorrupt(f"index file {path} is damaged (checksum mismatch)")
+
+
+def _unchanged(st: os.stat_result, meta: dict[str, Any], manifest_mtime: int) -> bool:
+    """Whether a file is provably the one hashed at save: same inode, mtime and ctime.
+
+    A recorded time not older than the manifest could hide a change made in the same clock
+    tick; such a file (and any entry without an identity, e.g. a hand-edited manifest) is hashed.
+    """
+    recorded = {key: meta.get(key) for key in ("ino", "mtime_ns", "ctime_ns")}
+    return recorded == _identity(st) and st.st_mtime_ns < manifest_mtime and st.st_ctime_ns < manifest_mtime
 
 
 def load(index_dir: str | Path, *, generation: str | None = None) -> StoredIndex | None:
@@ -341,13 +376,7 @@ def load(index_dir: str | Path, *, generation: str | None = None) -> StoredIndex
     manifest = read_manifest(gen)
     verify(gen, manifest)
     try:
-        chunks: list[Chunk] = []
-        hashes: list[str] = []
-        with open(gen / "chunks.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                chunks.append(_chunk_from_row(row))
-                hashes.append(row["hash"])
+        chunks = ChunkTable(gen / chunktable.FOLDER)
         vectors = np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False)
         sent_vectors = np.load(gen / "sentences.npy", mmap_mode="r", allow_pickle=False)
         findex = faiss.read_index(str(gen / "faiss.index"))
@@ -363,16 +392,16 @@ def load(index_dir: str | Path, *, generation: str | None = None) -> StoredIndex
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
         raise IndexCorrupt(f"the index in {gen} cannot be read ({exc})") from exc
     _check_dimensions(gen, manifest, [vectors, sent_vectors, lexicon.vectors], findex.d)
-    counts = [len(c.sentences) for c in chunks]
-    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
+    offsets = chunks.sentence_offsets
     if not (
         len(chunks) == vectors.shape[0] == findex.ntotal
         and offsets[-1] == len(sent_vectors)
         and len(lexicon.vocab) == len(lexicon.vectors) == len(lexicon.df)
     ):
         raise IndexCorrupt(f"the index in {gen} is inconsistent (row counts differ)")
-    return StoredIndex(gen, manifest, chunks, hashes, vectors, sent_vectors, offsets, findex, bm25, lexicon)
+    return StoredIndex(
+        gen, manifest, chunks, chunks.hashes, vectors, sent_vectors, offsets, findex, bm25, lexicon
+    )
 
 
 def _check_dimensions(gen: Path, manifest: dict[str, Any], arrays: list[np.ndarray], faiss_dim: int) -> None:

@@ -295,7 +295,7 @@ def test_a_missing_corpus_raises_corpus_not_found(tmp_path):
 def test_a_corrupt_index_is_rebuilt_from_scratch(corpus, caplog):
     seeds, index, first = corpus
     gen = index / first.generation
-    (gen / "chunks.jsonl").write_text("damaged\n")
+    (gen / "chunks" / "text.npy").write_text("damaged\n")
     with caplog.at_level(logging.WARNING, logger="qa"):
         report = _build(seeds, index)
     assert report.changed and report.embedded == first.chunks and report.reused == 0

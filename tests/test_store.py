@@ -6,6 +6,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import store
+from qa import chunktable, store
 from qa.chunking import chunk_document
 from qa.documents import load_documents
 from qa.embedding import get_embedder
@@ -147,7 +148,7 @@ def test_save_load_round_trip_is_exact(built, tmp_path):
     assert np.array_equal(second.sentence_offsets, first.sentence_offsets)
     without_files = lambda m: {k: v for k, v in m.items() if k != "files"}  # noqa: E731
     assert without_files(second.manifest) == without_files(first.manifest)
-    assert set(second.manifest["files"]) >= {"chunks.jsonl", "vectors.npy", "sentences.npy", "faiss.index"}
+    assert set(second.manifest["files"]) >= {*chunktable.FILES, "vectors.npy", "sentences.npy", "faiss.index"}
     last = len(first.chunks) - 1
     query = np.ascontiguousarray(first.vectors[last:], dtype=np.float32)
     scores, rows = second.faiss_index.search(query, 1)
@@ -198,7 +199,8 @@ def test_interrupted_build_does_not_disturb_loading_and_is_cleaned_by_next_save(
     # What a build killed half-way leaves: a temporary generation with some of its files.
     leftover = index_dir / ".tmp-gen-00000000000000000001-99999"
     leftover.mkdir()
-    (leftover / "chunks.jsonl").write_text('{"doc": "half-writ')
+    (leftover / "chunks").mkdir()
+    (leftover / "chunks" / "text.npy").write_bytes(b"\x93NUMPY half-writ")
     np.save(leftover / "vectors.npy", np.zeros((1, 384), dtype=np.float32))
 
     loaded = store.load(index_dir)
@@ -242,7 +244,10 @@ def test_failed_write_leaves_the_previous_index_live(index_copy, monkeypatch):
     [
         ("vectors.npy", -1),
         ("vectors.npy", 200),
-        ("chunks.jsonl", 10),
+        ("chunks/text.npy", -2),
+        ("chunks/sentences.npy", -1),
+        ("chunks/hashes.npy", -1),
+        ("chunks/doc_ids.json", 3),
         ("sentences.npy", -3),
         ("faiss.index", -5),
     ],
@@ -267,7 +272,14 @@ def test_a_truncated_or_missing_file_raises_index_corrupt(index_copy):
         store.load(index_copy)
 
 
-@pytest.mark.parametrize("name", ["chunks.jsonl", "faiss.index", "vectors.npy", "bm25/params.index.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "chunks/doc.npy", "chunks/text_offsets.npy", "chunks/sentence_offsets.npy", "chunks/hashes.npy",
+        "chunks/doc_ids.json", "chunks/headings.json", "faiss.index", "vectors.npy",
+        "bm25/params.index.json",
+    ],
+)  # fmt: skip
 def test_garbage_with_a_matching_checksum_raises_index_corrupt(index_copy, name):
     gen = _live(index_copy)
     (gen / name).write_bytes(b"not what this file should hold\n")
@@ -299,7 +311,7 @@ def test_an_unreadable_manifest_raises_a_qa_error(index_copy, content):
         store.load(index_copy)
 
 
-@pytest.mark.parametrize("version", [0, 2, 999, None, "1"])
+@pytest.mark.parametrize("version", [0, 1, 3, 999, None, "2"])
 def test_a_wrong_format_version_raises_index_mismatch(index_copy, version):
     path = _live(index_copy) / "manifest.json"
     manifest = json.loads(path.read_text())
@@ -346,6 +358,9 @@ def test_store_modules_never_enable_pickle():
     assert "allow_pickle=True" not in source
     assert "import pickle" not in source
     assert source.count("allow_pickle=False") >= 3
+    table = Path(chunktable.__file__).read_text(encoding="utf-8")
+    assert "allow_pickle=True" not in table and "import pickle" not in table
+    assert table.count("allow_pickle=False") >= 2
 
 
 def test_chunk_hash_depends_on_heading_and_text():
@@ -355,3 +370,190 @@ def test_chunk_hash_depends_on_heading_and_text():
     assert store.chunk_hash(c) == store.chunk_hash(replace(c, position=3, gap_before="\n\n", doc_id="b.txt"))
     assert store.chunk_hash(c) != store.chunk_hash(replace(c, heading="Greeting"))
     assert store.chunk_hash(c) != store.chunk_hash(replace(c, text="Hellp"))
+
+
+# --- the chunk table -------------------------------------------------------------------------------
+
+
+def _table_chunks() -> list:
+    """Unicode text and headings, an empty heading, gaps, 300 sentences, an empty chunk."""
+    from qa.types import Chunk, Sentence
+
+    text = "Ünïcode ☃ first. Second — with “quotes”. 日本語の文。"
+    many = " ".join(f"S{i}." for i in range(300))
+    spans = tuple(Sentence(60 + m.start(), 60 + m.end()) for m in re.finditer(r"S\d+\.", many))
+    heading = "Überschrift ✓"
+    return [
+        Chunk(
+            "docs/é.md", 10, 10 + len(text), text, "", (Sentence(10, 26), Sentence(27, 50), Sentence(51, 57))
+        ),
+        Chunk("docs/é.md", 60, 60 + len(many), many, heading, spans, 1, "\n\n  \n"),
+        Chunk("b.txt", 0, 0, "", "", (), 0, ""),
+        Chunk("docs/é.md", 5000, 5003, "End", heading, (Sentence(5000, 5003),), 2, "gap 🙂\n"),
+    ]
+
+
+def test_chunk_table_round_trip_is_exact(tmp_path):
+    chunks = _table_chunks()
+    hashes = [store.chunk_hash(c) for c in chunks]
+    chunktable.write(tmp_path, chunks, hashes)
+    table = chunktable.ChunkTable(tmp_path / chunktable.FOLDER)
+
+    assert len(table) == 4 and len(chunks[1].sentences) == 300
+    assert table == chunks and list(table) == chunks and table != chunks[:3]
+    assert [table[i] for i in range(4)] == chunks and table[-1] == chunks[-1] and table[1:3] == chunks[1:3]
+    assert table.take([3, 0, 3]) == [chunks[3], chunks[0], chunks[3]] and table.take([]) == []
+    with pytest.raises(IndexError):
+        table[4]
+    assert table.hashes == hashes and table.hashes[2] == hashes[2] and list(table.hashes) == hashes
+    assert [table.doc_id(i) for i in range(4)] == [c.doc_id for c in chunks]
+    assert [table.embed_text(i) for i in range(4)] == [c.embed_text for c in chunks]
+    assert table.rows_of(["docs/é.md"]).tolist() == [0, 1, 3]
+    assert table.rows_of({"b.txt", "unknown"}).tolist() == [2] and table.rows_of([]).tolist() == []
+    assert table.rows_of(["b.txt"]).dtype == np.int64
+    assert {d: r.tolist() for d, r in table.doc_rows().items()} == {"docs/é.md": [0, 1, 3], "b.txt": [2]}
+    assert table.sentence_offsets.tolist() == [0, 3, 303, 303, 304]
+    # Memory-mapped, never read whole: the text stays in the file until a row is built.
+    assert isinstance(np.load(tmp_path / "chunks" / "text.npy", mmap_mode="r"), np.memmap)
+
+
+def test_chunk_table_without_any_gap_or_heading_round_trips(tmp_path):
+    from qa.types import Chunk, Sentence
+
+    chunks = [Chunk("a.txt", 0, 5, "Hello", "", (Sentence(0, 5),))]
+    chunktable.write(tmp_path, chunks, [store.chunk_hash(chunks[0])])
+    assert list(chunktable.ChunkTable(tmp_path / chunktable.FOLDER)) == chunks
+
+
+@pytest.mark.parametrize(
+    ("name", "array"),
+    [
+        ("chunks/doc.npy", lambda a: np.full_like(a, 99)),  # a document id that does not exist
+        ("chunks/doc.npy", lambda a: a.astype(np.int64)),  # another dtype
+        ("chunks/text_offsets.npy", lambda a: a[::-1].copy()),  # offsets that run backwards
+        ("chunks/sentence_offsets.npy", lambda a: a + 1),  # not starting at 0
+        ("chunks/sentences.npy", lambda a: a[:-1]),  # a sentence missing
+        ("chunks/hashes.npy", lambda a: a.astype("S16")),
+        ("chunks/start.npy", lambda a: a[:-1]),
+    ],
+)
+def test_table_columns_that_disagree_raise_index_corrupt(index_copy, name, array):
+    gen = _live(index_copy)
+    np.save(gen / name, array(np.load(gen / name)))
+    _reseal(gen, name)
+    with pytest.raises(IndexCorrupt, match="cannot be read"):
+        store.load(index_copy)
+
+
+# --- a load hashes only what changed ---------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_save(built, tmp_path) -> Path:
+    """A generation written in place (not copied: a copy gets new inodes and is hashed)."""
+    _, index_dir, _ = built
+    _resave(tmp_path / "fresh", store.load(index_dir))
+    return tmp_path / "fresh"
+
+
+def _count_hashes(monkeypatch) -> list[str]:
+    hashed: list[str] = []
+    real = store._sha256_file
+
+    def counting(path: Path) -> str:
+        hashed.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(store, "_sha256_file", counting)
+    return hashed
+
+
+def test_an_untouched_index_loads_without_hashing_its_files(fresh_save, monkeypatch):
+    manifest = json.loads((_live(fresh_save) / "manifest.json").read_text())
+    assert all(
+        {"size", "sha256", "ino", "mtime_ns", "ctime_ns"} <= set(m) for m in manifest["files"].values()
+    )
+    hashed = _count_hashes(monkeypatch)
+    assert store.load(fresh_save) is not None
+    assert hashed == []
+
+
+@pytest.mark.parametrize("name", ["chunks/text.npy", "chunks/doc.npy", "vectors.npy", "lexicon.txt"])
+def test_a_byte_flipped_in_place_is_hashed_and_caught(fresh_save, monkeypatch, name):
+    target = _live(fresh_save) / name
+    size, ino = target.stat().st_size, target.stat().st_ino
+    _flip_byte(target, -1)  # same size, same inode: only the times tell
+    assert target.stat().st_size == size and target.stat().st_ino == ino
+    hashed = _count_hashes(monkeypatch)
+    with pytest.raises(IndexCorrupt, match="checksum"):
+        store.load(fresh_save)
+    assert hashed == [Path(name).name]
+
+
+def test_a_rewritten_file_with_the_same_bytes_is_hashed_and_accepted(fresh_save, monkeypatch):
+    target = _live(fresh_save) / "chunks" / "text.npy"
+    target.write_bytes(target.read_bytes())
+    os.utime(target, ns=(target.stat().st_atime_ns, json.loads(
+        (_live(fresh_save) / "manifest.json").read_text())["files"]["chunks/text.npy"]["mtime_ns"]))  # fmt: skip
+    hashed = _count_hashes(monkeypatch)
+    assert store.load(fresh_save) is not None  # the ctime gave it away, the bytes are right
+    assert hashed == ["text.npy"]
+
+
+def test_identities_not_older_than_the_manifest_are_not_trusted(fresh_save, monkeypatch):
+    manifest = _live(fresh_save) / "manifest.json"
+    os.utime(manifest, ns=(0, 0))  # as if written in the same clock tick as its files, or before
+    hashed = _count_hashes(monkeypatch)
+    assert store.load(fresh_save) is not None
+    assert len(hashed) == len(json.loads(manifest.read_text())["files"])
+
+
+# --- an index of the previous format --------------------------------------------------------------
+
+
+def _as_format_1(index_dir: Path) -> None:
+    """Turn the live generation into what version 1 wrote: chunks.jsonl, no stat identities."""
+    gen = _live(index_dir)
+    loaded = store.load(index_dir)
+    with open(gen / "chunks.jsonl", "w", encoding="utf-8") as fh:
+        for c, h in zip(loaded.chunks, loaded.chunk_hashes, strict=True):
+            row = {"doc": c.doc_id, "start": c.start, "end": c.end, "heading": c.heading, "pos": c.position,
+                   "sents": [[s.start, s.end] for s in c.sentences], "gap": c.gap_before, "hash": h, "text": c.text}  # fmt: skip
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    del loaded
+    shutil.rmtree(gen / "chunks")
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format_version"] = 1
+    manifest["files"] = {
+        p.relative_to(gen).as_posix(): {"size": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+        for p in sorted(gen.rglob("*")) if p.is_file() and p.name != "manifest.json"
+    }  # fmt: skip
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_format_1_index_asks_for_a_rebuild(index_copy):
+    _as_format_1(index_copy)
+    with pytest.raises(IndexMismatch, match="qa build --rebuild"):
+        store.load(index_copy)
+
+
+def test_build_index_rebuilds_a_format_1_index(built, index_copy, caplog):
+    seeds, _, report = built
+    _as_format_1(index_copy)
+    with caplog.at_level("WARNING", logger="qa"):
+        again = build_index(seeds, index_copy, settings=SETTINGS, progress=False)
+    assert again.changed and again.chunks == report.chunks and again.embedded == report.chunks
+    assert any("rebuilding" in r.getMessage() for r in caplog.records)
+    loaded = store.load(index_copy)
+    assert loaded.manifest["format_version"] == store.FORMAT_VERSION
+    assert not (loaded.path / "chunks.jsonl").exists()
+
+
+def test_ask_just_works_on_a_format_1_index(built, index_copy):
+    from qa import ask
+
+    seeds, _, report = built
+    _as_format_1(index_copy)
+    answer = ask("How long do worker bees live?", seeds_dir=seeds, index_dir=index_copy, settings=SETTINGS)
+    assert answer.passages and answer.passages[0].source == "notes/bees.md"
+    assert store.load(index_copy).manifest["format_version"] == store.FORMAT_VERSION
