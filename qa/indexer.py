@@ -16,7 +16,7 @@ from .documents import SUPPORTED, FileStat, Skipped, read_document, scan
 from .embedding import Embedder, get_embedder
 from .errors import EmptyCorpus, QAError
 from .lexicon import Lexicon, words_key
-from .retrieval import TOKEN_FILES, TokenIds, bm25_from_ids, span_positions, token_ids, tokens_key
+from .retrieval import TokenIds, bm25_from_ids, span_positions, token_ids, tokens_key
 from .settings import Settings
 from .types import Chunk
 from .vectors import choose as choose_index
@@ -319,24 +319,16 @@ def _embed(
     return vectors, sent_vectors, len(chunks) - len(todo)
 
 
-def _reusable(
-    previous: store.StoredIndex | None, tokenizer: str, key: str, files: tuple[str, ...] = ()
-) -> bool:
+def _reusable(previous: store.StoredIndex | None, tokenizer: str, key: str) -> bool:
     """Whether the previous index stored what ``tokenizer`` makes, made the same way."""
-    return (
-        previous is not None
-        and previous.manifest.get("tokenizers", {}).get(tokenizer) == key
-        and all(name in previous.manifest.get("files", {}) for name in files)
-    )
+    return previous is not None and previous.manifest.get("tokenizers", {}).get(tokenizer) == key
 
 
 def _bm25_tokens(chunks: list[Chunk], hashes: list[str], previous: store.StoredIndex | None) -> TokenIds:
     """BM25 token ids of every chunk, taken from the previous index where the text is unchanged."""
-    old = None
-    if _reusable(previous, "bm25", tokens_key(), TOKEN_FILES):
-        old = TokenIds.load(previous.path, len(previous.chunks))
-        if old is None:
-            log.warning("the stored BM25 tokens of %s cannot be used; tokenizing every chunk", previous.path)
+    old = previous.bm25_tokens if _reusable(previous, "bm25", tokens_key()) else None
+    if old is None and _reusable(previous, "bm25", tokens_key()):
+        log.warning("the stored BM25 tokens of %s cannot be used; tokenizing every chunk", previous.path)
     old_hashes = previous.chunk_hashes if old is not None else None
     return token_ids([c.embed_text for c in chunks], hashes, old, old_hashes)
 

@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,15 @@ class StoredIndex:
     @property
     def generation(self) -> str:
         return self.path.name
+
+    @cached_property
+    def bm25_tokens(self) -> Any:
+        """Every chunk's BM25 token ids (qa.retrieval.TokenIds), read on first use; None if not stored."""
+        from .retrieval import TOKEN_FILES, TokenIds
+
+        if not all(name in self.manifest.get("files", {}) for name in TOKEN_FILES):
+            return None  # written before the token cache existed
+        return TokenIds.load(self.path, len(self.chunks))
 
 
 def chunk_hash(chunk: Chunk) -> str:

@@ -155,6 +155,8 @@ def test_save_load_round_trip_is_exact(built, tmp_path):
     terms = tokenize(["queen bee colony"])[0]
     assert second.bm25.get_scores(terms).max() > 0
     assert np.allclose(second.bm25.get_scores(terms), first.bm25.get_scores(terms))
+    assert first.bm25_tokens is not None and second.bm25_tokens.vocab == first.bm25_tokens.vocab
+    assert np.array_equal(second.bm25_tokens.ids, first.bm25_tokens.ids)
 
 
 def test_load_without_an_index_returns_none(tmp_path):
