@@ -8,6 +8,7 @@ by rarity (IDF). Words are short, so embedding the vocabulary costs little next 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
@@ -29,6 +30,12 @@ STOPWORDS = frozenset(
 MATCH_FLOOR = 0.5
 
 
+def words_key() -> str:
+    """What ``words`` depends on; word counts stored by another definition are counted afresh."""
+    digest = hashlib.sha256(" ".join(sorted(STOPWORDS)).encode()).hexdigest()[:12]
+    return f"pattern={_WORD.pattern} lower stopwords={digest}"
+
+
 def words(text: str) -> list[str]:
     """Lower-cased content words of a text, in order."""
     return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
@@ -43,6 +50,7 @@ class Lexicon:
         self.vectors = vectors
         self.df = df
         self.n_docs = max(1, n_docs)
+        self._counted = n_docs  # texts counted in df (n_docs is kept >= 1 for idf)
 
     @classmethod
     def count(cls, texts: Iterable[str]) -> tuple[list[str], np.ndarray, int]:
@@ -54,6 +62,40 @@ class Lexicon:
             n += 1
         vocab = sorted(df)
         return vocab, np.array([df[w] for w in vocab], dtype=np.int32), n
+
+    def updated_counts(
+        self, removed: Iterable[str], added: Iterable[str]
+    ) -> tuple[list[str], np.ndarray, int]:
+        """``count`` of this lexicon's texts without ``removed`` and with ``added``, recounting only those.
+
+        The result equals ``Lexicon.count`` of the new collection of texts; every text in
+        ``removed`` must be one this lexicon counted.
+
+        Returns:
+            Vocabulary (sorted), document frequencies and number of texts.
+        """
+        delta: Counter[str] = Counter()
+        n = self._counted
+        for text in removed:
+            delta.subtract(set(words(text)))
+            n -= 1
+        for text in added:
+            delta.update(set(words(text)))
+            n += 1
+        fresh = sorted(w for w in delta if w not in self.ids)
+        vocab = [*self.vocab, *fresh]
+        df = np.concatenate([np.asarray(self.df, dtype=np.int64), np.zeros(len(fresh), dtype=np.int64)])
+        ids = {**self.ids, **{w: len(self.vocab) + i for i, w in enumerate(fresh)}}
+        for w, d in delta.items():
+            df[ids[w]] += d
+        if np.any(df < 0):
+            raise ValueError("updated_counts: a removed text was never counted")
+        # Two sorted runs: sorting merges them in linear time.
+        order = np.arange(len(vocab))
+        if fresh:
+            order = np.array(sorted(range(len(vocab)), key=vocab.__getitem__), dtype=np.int64)
+        keep = order[df[order] > 0]
+        return [vocab[i] for i in keep.tolist()], df[keep].astype(np.int32), n
 
     def idf(self, word: str) -> float:
         i = self.ids.get(word)

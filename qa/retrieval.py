@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -48,6 +49,189 @@ def build_bm25(texts: list[str]):
 
     retriever = bm25s.BM25()
     retriever.index(tokenize(texts), show_progress=False)
+    return retriever
+
+
+@lru_cache(maxsize=1)
+def tokens_key() -> str:
+    """What ``tokenize`` depends on; stored tokens made by another tokenizer are not reused."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def _version(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            return "?"
+
+    return (
+        f"bm25s {_version('bm25s')} pattern={_TOKEN_PATTERN} stopwords=en "
+        f"PyStemmer {_version('PyStemmer')} english"
+    )
+
+
+TOKEN_FILES = ("bm25_tokens.npy", "bm25_token_offsets.npy", "bm25_vocab.txt")
+
+
+@dataclass(frozen=True, eq=False)  # arrays: compare their fields, not the objects
+class TokenIds:
+    """Every chunk's BM25 tokens as ids into a vocabulary, stored with each generation.
+
+    A re-index takes the tokens of unchanged chunks from here instead of splitting and stemming
+    every chunk again (most of the time of a small update on a large corpus).
+    """
+
+    vocab: list[str]  # stemmed tokens; id i is vocab[i]
+    ids: np.ndarray  # int32, the tokens of all chunks one after another
+    offsets: np.ndarray  # int64, chunk i's tokens are ids[offsets[i] : offsets[i + 1]]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / TOKEN_FILES[0], np.ascontiguousarray(self.ids, dtype=np.int32))
+        np.save(folder / TOKEN_FILES[1], np.ascontiguousarray(self.offsets, dtype=np.int64))
+        (folder / TOKEN_FILES[2]).write_text("".join(t + "\n" for t in self.vocab), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path, rows: int) -> TokenIds | None:
+        """The token ids of a generation with ``rows`` chunks; None when absent or inconsistent."""
+        try:
+            ids = np.load(folder / TOKEN_FILES[0], allow_pickle=False)
+            offsets = np.load(folder / TOKEN_FILES[1], allow_pickle=False)
+            vocab = (folder / TOKEN_FILES[2]).read_text(encoding="utf-8").split("\n")[:-1]
+        except (OSError, ValueError):
+            return None
+        if (
+            ids.dtype != np.int32
+            or offsets.dtype != np.int64
+            or ids.ndim != 1
+            or offsets.shape != (rows + 1,)
+            or offsets[0] != 0
+            or offsets[-1] != len(ids)
+            or (rows and np.any(np.diff(offsets) < 0))
+            or (len(ids) and (ids.min() < 0 or ids.max() >= len(vocab)))
+        ):
+            return None
+        return cls(vocab, ids, offsets)
+
+
+def span_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + lengths[i] - 1`` of every span, one after another."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths) + np.arange(total)
+
+
+def token_ids(
+    texts: list[str],
+    hashes: list[str],
+    previous: TokenIds | None = None,
+    previous_hashes: list[str] | None = None,
+) -> TokenIds:
+    """The BM25 tokens of ``texts`` as ids, tokenizing only texts the previous index lacks.
+
+    Args:
+        texts: the chunks' embed texts (row i = chunk i).
+        hashes: their content keys (``store.chunk_hash``): the same key, the same tokens.
+        previous: the token ids of the previous generation, if any.
+        previous_hashes: the content keys of its rows.
+
+    Returns:
+        Token ids of every text; the vocabulary holds exactly the tokens in use.
+    """
+    old_row = {h: i for i, h in enumerate(previous_hashes)} if previous is not None else {}
+    src = np.fromiter((old_row.get(h, -1) for h in hashes), dtype=np.int64, count=len(hashes))
+    new_rows = np.flatnonzero(src < 0)
+    vocab = list(previous.vocab) if previous is not None else []
+    ids_of = {t: i for i, t in enumerate(vocab)}
+    # Identical new texts (duplicate documents) are tokenized once.
+    unique = list(dict.fromkeys(texts[i] for i in new_rows))
+    new_tokens = tokenize(unique) if unique else []
+    new_ids = [[ids_of.setdefault(t, len(ids_of)) for t in toks] for toks in new_tokens]
+    vocab.extend(list(ids_of)[len(vocab) :])
+    new_len = np.array([len(x) for x in new_ids], dtype=np.int64)
+    new_start = np.concatenate([[0], np.cumsum(new_len)[:-1]]).astype(np.int64)
+    old_ids = previous.ids if previous is not None else np.zeros(0, dtype=np.int32)
+    pool = np.concatenate([old_ids, np.fromiter((t for x in new_ids for t in x), dtype=np.int32)])
+
+    # Where each row's tokens sit in ``pool``: its old span, or its new text's span after them.
+    starts = np.zeros(len(texts), dtype=np.int64)
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    if previous is not None:
+        kept = src >= 0
+        starts[kept] = previous.offsets[src[kept]]
+        lengths[kept] = previous.offsets[src[kept] + 1] - previous.offsets[src[kept]]
+    if len(new_rows):
+        slot = {t: j for j, t in enumerate(unique)}
+        which = np.array([slot[texts[i]] for i in new_rows], dtype=np.int64)
+        starts[new_rows] = len(old_ids) + new_start[which]
+        lengths[new_rows] = new_len[which]
+    ids = pool[span_positions(starts, lengths)]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+
+    # Tokens only removed chunks had are dropped, so the vocabulary does not grow forever.
+    used = np.zeros(len(vocab), dtype=bool)
+    used[ids] = True
+    if not used.all():
+        remap = np.cumsum(used, dtype=np.int64) - 1
+        ids = remap[ids].astype(np.int32)
+        vocab = [t for t, u in zip(vocab, used.tolist(), strict=True) if u]
+    return TokenIds(vocab, ids.astype(np.int32, copy=False), offsets)
+
+
+def bm25_from_ids(tokens: TokenIds):
+    """A bm25s index equal to ``build_bm25`` of the same texts, computed with array operations.
+
+    bm25s's own indexing loops over every chunk in Python; this replays its arithmetic
+    (Lucene BM25, float64 intermediates rounded to float32) on whole arrays, so every score is
+    bit-identical to a from-scratch build (tests/test_retrieval.py checks it). Only the token
+    ids differ, which no score depends on.
+    """
+    import logging
+
+    import bm25s
+    from bm25s.scoring import _score_idf_lucene
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    retriever = bm25s.BM25()
+    if (retriever.method, retriever.idf_method, retriever.csc_backend) != ("lucene", "lucene", "numpy"):
+        raise RuntimeError(f"bm25s {bm25s.__version__} changed its defaults; update bm25_from_ids")
+    n_docs, n_vocab = len(tokens), len(tokens.vocab)
+    doc_len = np.diff(tokens.offsets)
+    avg_doc_len = doc_len.mean() if n_docs else np.float64("nan")
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
+    # One entry per (chunk, distinct token), sorted by token then chunk: bm25s's CSC order.
+    # int32 keys sort in about half the time of int64 ones, when they fit.
+    width = max(n_docs, 1)
+    key_type = np.int32 if n_vocab * width < 2**31 else np.int64
+    pairs, tf = np.unique((tokens.ids.astype(np.int64) * width + doc_of).astype(key_type), return_counts=True)
+    col, row = pairs.astype(np.int64) // width, pairs.astype(np.int64) % width
+    df = np.bincount(col, minlength=n_vocab)
+    # Few distinct frequencies: math.log on each, exactly as bm25s computes them.
+    levels, level_of = np.unique(df, return_inverse=True)
+    idf_levels = np.array([_score_idf_lucene(int(d), N=n_docs) if d else 0.0 for d in levels])
+    idf = idf_levels.astype(np.float32)[level_of]
+    k1, b = retriever.k1, retriever.b
+    norm = k1 * ((1 - b) + b * doc_len.astype(np.float64) / avg_doc_len)
+    tf = tf.astype(np.float32).astype(np.float64)
+    data = (idf[col].astype(np.float64) * (tf / (norm[row] + tf))).astype(np.float32)
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    retriever.scores = {
+        "data": data,
+        "indices": row.astype(np.int32),
+        "indptr": indptr,
+        "num_docs": n_docs,
+    }
+    retriever.nonoccurrence_array = None
+    retriever.vocab_dict = {t: i for i, t in enumerate(tokens.vocab)}
+    # As bm25s.index does: an empty token scores chunks that have no token at all.
+    retriever.vocab_dict.setdefault("", n_vocab)
+    retriever.unique_token_ids_set = set(retriever.vocab_dict.values())
     return retriever
 
 

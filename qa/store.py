@@ -14,6 +14,9 @@ Layout::
         lexicon.txt    the vocabulary, one word a line
         lexicon.npy    one vector per word (float16), for soft keyword matching
         lexicon_df.npy document (chunk) frequency per word
+        bm25_tokens.npy, bm25_token_offsets.npy, bm25_vocab.txt
+                       every chunk's BM25 token ids (qa/retrieval.py TokenIds): a cache that
+                       spares the next build re-tokenizing unchanged chunks; optional
 
 A build writes a new ``gen-*`` folder next to the live one and only then points CURRENT at it,
 so a crash or a kill at any moment leaves the previous index whole. Nothing is unpickled.
@@ -35,6 +38,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +84,15 @@ class StoredIndex:
     @property
     def generation(self) -> str:
         return self.path.name
+
+    @cached_property
+    def bm25_tokens(self) -> Any:
+        """Every chunk's BM25 token ids (qa.retrieval.TokenIds), read on first use; None if not stored."""
+        from .retrieval import TOKEN_FILES, TokenIds
+
+        if not all(name in self.manifest.get("files", {}) for name in TOKEN_FILES):
+            return None  # written before the token cache existed
+        return TokenIds.load(self.path, len(self.chunks))
 
 
 def chunk_hash(chunk: Chunk) -> str:
@@ -172,6 +185,7 @@ def save(
     sentence_vectors: np.ndarray,
     bm25: Any,
     lexicon: Lexicon,
+    bm25_tokens: Any = None,
 ) -> Path:
     """Write a new generation and make it live; the previous one stays whole until then.
 
@@ -194,6 +208,8 @@ def save(
         findex = make_index(vectors, IndexSpec.from_manifest(manifest.get("faiss")))
         faiss.write_index(findex, str(tmp / "faiss.index"))
         bm25.save(str(tmp / "bm25"), show_progress=False)
+        if bm25_tokens is not None:  # qa.retrieval.TokenIds: spares the next build re-tokenizing
+            bm25_tokens.save(tmp)
         (tmp / "lexicon.txt").write_text("".join(w + "\n" for w in lexicon.vocab), encoding="utf-8")
         np.save(tmp / "lexicon.npy", np.ascontiguousarray(lexicon.vectors, dtype=np.float16))
         np.save(tmp / "lexicon_df.npy", np.ascontiguousarray(lexicon.df, dtype=np.int32))

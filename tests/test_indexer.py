@@ -301,3 +301,104 @@ def test_a_corrupt_index_is_rebuilt_from_scratch(corpus, caplog):
     assert report.changed and report.embedded == first.chunks and report.reused == 0
     assert any("rebuilding" in r.getMessage() for r in caplog.records)
     assert store.load(index).generation == report.generation
+
+
+QUERIES = [
+    "longest river",
+    "queen bee workers",
+    "tidal power France",
+    "Danube European countries",
+    "owls night",
+]
+
+
+def _edit_add_delete(seeds: Path) -> None:
+    """One change of each kind: a document edited, one added, one deleted."""
+    rivers = seeds / "rivers.txt"
+    rivers.write_text(
+        rivers.read_text(encoding="utf-8").replace("ten countries", "ten European countries"),
+        encoding="utf-8",
+    )
+    _bump_mtime(rivers)
+    (seeds / "owls.txt").write_text("Owls\n\nOwls hunt at night over rivers.\n", encoding="utf-8")
+    (seeds / "bees.md").unlink()
+
+
+def _assert_same_as_scratch(seeds: Path, index: Path, scratch: Path) -> None:
+    """An incremental index equals a from-scratch one: chunks, BM25 scores, word counts, searches."""
+    from qa.embedding import get_embedder
+    from qa.retrieval import Retriever, tokenize
+
+    _build(seeds, scratch, rebuild=True)
+    inc, ref = store.load(index), store.load(scratch)
+    assert inc.chunks == ref.chunks
+    assert inc.lexicon.vocab == ref.lexicon.vocab
+    assert inc.lexicon.df.tolist() == ref.lexicon.df.tolist()
+    assert inc.lexicon.n_docs == ref.lexicon.n_docs
+    embedder = get_embedder(SETTINGS.model, SETTINGS.batch_size)
+    for query in QUERIES:
+        tokens = tokenize([query])[0]
+        np.testing.assert_array_equal(inc.bm25.get_scores(tokens), ref.bm25.get_scores(tokens), err_msg=query)
+        qvec = embedder.encode([query])[0]
+        got, want = Retriever(inc, SETTINGS).search(query, qvec), Retriever(ref, SETTINGS).search(query, qvec)
+        assert [(h.row, h.bm25) for h in got] == [(h.row, h.bm25) for h in want], query
+        # A text embedded in another batch differs by up to ~1e-3 in bfloat16 (1e-6 in float32).
+        np.testing.assert_allclose([h.dense for h in got], [h.dense for h in want], atol=3e-3)
+
+
+def test_an_incremental_build_equals_a_build_from_scratch(corpus, tmp_path):
+    seeds, index, first = corpus
+    _edit_add_delete(seeds)
+
+    report = _build(seeds, index)
+
+    assert report.reused > 0 and report.removed == ["bees.md"]
+    _assert_same_as_scratch(seeds, index, tmp_path / "scratch")
+    # And once more on top of the incremental one: the stored tokens and counts stay exact.
+    (seeds / "nested" / "tides.txt").unlink()
+    (seeds / "more.txt").write_text("The Danube and the Nile are rivers.\n", encoding="utf-8")
+    _build(seeds, index)
+    _assert_same_as_scratch(seeds, index, tmp_path / "scratch-2")
+
+
+def test_an_incremental_build_tokenizes_and_counts_only_new_chunks(corpus, monkeypatch):
+    import qa.lexicon
+    import qa.retrieval
+
+    seeds, index, first = corpus
+    assert all(name in store.load(index).manifest["files"] for name in qa.retrieval.TOKEN_FILES)
+    tokenized: list[str] = []
+    counted: list[str] = []
+    real_tokenize, real_words = qa.retrieval.tokenize, qa.lexicon.words
+    monkeypatch.setattr(
+        qa.retrieval, "tokenize", lambda texts: tokenized.extend(texts) or real_tokenize(texts)
+    )
+    monkeypatch.setattr(qa.lexicon, "words", lambda text: counted.append(text) or real_words(text))
+    (seeds / "owls.txt").write_text("Owls hunt at night.\n", encoding="utf-8")
+
+    _build(seeds, index)
+
+    assert tokenized == ["Owls hunt at night."]
+    assert counted == ["Owls hunt at night."]
+
+
+def test_an_index_without_stored_tokens_is_updated_exactly(corpus, tmp_path):
+    """An index written before the token files existed (or with them damaged) still updates right."""
+    import json
+
+    import qa.retrieval
+
+    seeds, index, first = corpus
+    gen = store.current_generation(index)
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    for name in qa.retrieval.TOKEN_FILES:
+        (gen / name).unlink()
+        del manifest["files"][name]
+    del manifest["tokenizers"]
+    (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    store.load(index)  # still a valid index
+    _edit_add_delete(seeds)
+
+    _build(seeds, index)
+
+    _assert_same_as_scratch(seeds, index, tmp_path / "scratch")

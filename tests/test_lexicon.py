@@ -96,3 +96,36 @@ def test_batched_coverage_equals_one_text_at_a_time() -> None:
         got = lex.soft_coverage(qwords, qvecs, texts)
         np.testing.assert_allclose(got, _reference_coverage(lex, qwords, qvecs, texts), atol=1e-6)
     assert lex.soft_coverage(["danube"], np.ones((1, 12), np.float32), []).size == 0
+
+
+@pytest.mark.parametrize(
+    "removed, added",
+    [
+        ([], ["Owls hunt at night.", "Red owls."]),  # add, with new words
+        (["green apples"], []),  # delete: "green" disappears
+        (["red car"], ["red bicycle"]),  # edit
+        (["red apples", "green apples", "red car"], ["zebra"]),  # replace everything
+        (["red apples"], ["red apples"]),  # a text that goes and comes back
+    ],
+)
+def test_updated_counts_equal_a_full_count(removed, added) -> None:
+    texts = ["red apples", "green apples", "red car"]
+    vocab, df, n = Lexicon.count(texts)
+    lex = Lexicon(vocab, np.zeros((len(vocab), 2), dtype=np.float16), df, n)
+    remaining = list(texts)
+    for t in removed:
+        remaining.remove(t)
+    expected = Lexicon.count(remaining + added)
+
+    got = lex.updated_counts(removed, added)
+
+    assert got[0] == expected[0]
+    assert got[1].dtype == expected[1].dtype and got[1].tolist() == expected[1].tolist()
+    assert got[2] == expected[2]
+
+
+def test_updated_counts_refuses_a_text_it_never_counted() -> None:
+    vocab, df, n = Lexicon.count(["red apples"])
+    lex = Lexicon(vocab, np.zeros((len(vocab), 2), dtype=np.float16), df, n)
+    with pytest.raises(ValueError):
+        lex.updated_counts(["blue cars"], [])

@@ -113,7 +113,7 @@ def test_build_then_load_round_trip(built):
 
     manifest = loaded.manifest
     assert manifest["format_version"] == store.FORMAT_VERSION
-    assert manifest["model"] == {"id": SETTINGS.model, "dim": 384}
+    assert manifest["model"] == {"id": SETTINGS.model, "dim": 384, "precision": embedder.precision}
     assert Settings.from_dict(manifest["settings"]) == SETTINGS
     assert manifest["settings_key"] == SETTINGS.index_key()
     assert {k: v["sha256"] for k, v in manifest["documents"].items()} == {d.doc_id: d.sha256 for d in docs}
@@ -156,6 +156,8 @@ def test_save_load_round_trip_is_exact(built, tmp_path):
     terms = tokenize(["queen bee colony"])[0]
     assert second.bm25.get_scores(terms).max() > 0
     assert np.allclose(second.bm25.get_scores(terms), first.bm25.get_scores(terms))
+    assert first.bm25_tokens is not None and second.bm25_tokens.vocab == first.bm25_tokens.vocab
+    assert np.array_equal(second.bm25_tokens.ids, first.bm25_tokens.ids)
 
 
 def test_load_without_an_index_returns_none(tmp_path):

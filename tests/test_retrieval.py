@@ -1,0 +1,112 @@
+"""qa.retrieval: BM25 from stored token ids scores exactly as a BM25 built from the texts."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from qa.retrieval import TOKEN_FILES, TokenIds, bm25_from_ids, build_bm25, span_positions, token_ids, tokenize
+
+TEXTS = [
+    "Rivers\nThe Danube flows through ten countries before it reaches the Black Sea.",
+    "Rivers\nThe Nile was long thought to be the longest river on Earth.",
+    "The Amazon carries more water than the next seven rivers combined.",
+    "Bees\nA honey bee colony holds a single queen and thousands of workers.",
+    "Workers live about six weeks in summer and longer in winter; workers work.",
+    "the of and",  # only stop words: a chunk without tokens
+    "Tidal power converts the energy of tides into electricity, 5G and Q3 too.",
+    "The Amazon carries more water than the next seven rivers combined.",  # a duplicate
+]
+QUERIES = [
+    "longest river",
+    "workers in winter",
+    "queen bee colony",
+    "tides electricity 5G",
+    "Amazon rivers water",
+    "nothing matches zebra",
+    "river river rivers",
+]
+
+
+def _hashes(texts: list[str]) -> list[str]:
+    return [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+
+
+def _words(tokens: TokenIds) -> list[list[str]]:
+    bounds = tokens.offsets.tolist()
+    return [[tokens.vocab[i] for i in tokens.ids[a:b]] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _assert_same_scores(texts: list[str], bm25) -> None:
+    """Every query scores every text exactly (bit for bit) as a from-scratch build_bm25."""
+    ref = build_bm25(texts)
+    for query in QUERIES:
+        tokens = tokenize([query])[0]
+        np.testing.assert_array_equal(bm25.get_scores(tokens), ref.get_scores(tokens), err_msg=query)
+    assert set(bm25.vocab_dict) == set(ref.vocab_dict)
+
+
+def test_bm25_from_ids_scores_exactly_as_build_bm25() -> None:
+    tokens = token_ids(TEXTS, _hashes(TEXTS))
+    assert len(tokens) == len(TEXTS)
+    assert _words(tokens) == tokenize(TEXTS)
+    _assert_same_scores(TEXTS, bm25_from_ids(tokens))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t + ["Owls hunt at night over rivers and winter fields."],  # add
+        lambda t: t[:1] + t[2:],  # delete
+        lambda t: [x.replace("ten countries", "ten European countries") for x in t],  # edit
+        lambda t: t[::-1],  # reorder
+        lambda t: ["Entirely new text about glaciers."],  # replace everything
+    ],
+    ids=["add", "delete", "edit", "reorder", "replace-all"],
+)
+def test_an_update_from_stored_ids_equals_a_build_from_scratch(change) -> None:
+    old = token_ids(TEXTS, _hashes(TEXTS))
+    texts = change(TEXTS)
+    tokens = token_ids(texts, _hashes(texts), old, _hashes(TEXTS))
+    again = token_ids(texts, _hashes(texts), old, _hashes(TEXTS))
+    assert again.vocab == tokens.vocab and np.array_equal(again.ids, tokens.ids)  # deterministic
+    fresh = token_ids(texts, _hashes(texts))
+    # Same tokens per chunk, and the vocabulary keeps only tokens in use.
+    assert _words(tokens) == tokenize(texts)
+    assert sorted(tokens.vocab) == sorted(fresh.vocab)
+    _assert_same_scores(texts, bm25_from_ids(tokens))
+
+
+def test_only_new_texts_are_tokenized(monkeypatch) -> None:
+    import qa.retrieval as retrieval
+
+    old = token_ids(TEXTS, _hashes(TEXTS))
+    seen: list[str] = []
+    real = retrieval.tokenize
+    monkeypatch.setattr(retrieval, "tokenize", lambda texts: seen.extend(texts) or real(texts))
+    texts = [*TEXTS, "Owls hunt at night.", "Owls hunt at night."]
+    token_ids(texts, _hashes(texts), old, _hashes(TEXTS))
+    assert seen == ["Owls hunt at night."]
+
+
+def test_token_ids_round_trip_and_damage_is_refused(tmp_path) -> None:
+    tokens = token_ids(TEXTS, _hashes(TEXTS))
+    tokens.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(TOKEN_FILES)
+    loaded = TokenIds.load(tmp_path, len(TEXTS))
+    assert loaded is not None
+    assert loaded.vocab == tokens.vocab
+    np.testing.assert_array_equal(loaded.ids, tokens.ids)
+    np.testing.assert_array_equal(loaded.offsets, tokens.offsets)
+    assert TokenIds.load(tmp_path, len(TEXTS) + 1) is None  # another chunk table
+    (tmp_path / "bm25_vocab.txt").write_text("just\none\n", encoding="utf-8")
+    assert TokenIds.load(tmp_path, len(TEXTS)) is None  # ids beyond the vocabulary
+    (tmp_path / TOKEN_FILES[0]).unlink()
+    assert TokenIds.load(tmp_path, len(TEXTS)) is None
+
+
+def test_span_positions() -> None:
+    assert span_positions(np.array([5, 0, 9]), np.array([2, 0, 3])).tolist() == [5, 6, 9, 10, 11]
+    assert span_positions(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).tolist() == []
