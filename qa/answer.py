@@ -4,8 +4,11 @@ around it, and decide whether anything answers at all.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -58,12 +61,28 @@ class Query:
     answer_types: tuple[re.Pattern, ...] = ()
 
 
+# Vectors of question words the corpus does not have, kept across questions (per model): a
+# word costs a slot in the question's forward pass, about a millisecond each.
+WORD_CACHE_SIZE = 20_000
+_word_cache: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
+_word_cache_lock = threading.Lock()
+
+
 def make_query(text: str, embedder: Embedder, lexicon: Lexicon) -> Query:
     """Embed a query and its content words (words the corpus knows are looked up, not encoded)."""
     qwords = list(dict.fromkeys(words(text)))
-    unknown = [w for w in qwords if w not in lexicon.ids]
+    model = (embedder.model_id, str(getattr(embedder, "precision", "")))
+    with _word_cache_lock:
+        cached = {w: _word_cache[(*model, w)] for w in qwords if (*model, w) in _word_cache}
+    unknown = [w for w in qwords if w not in lexicon.ids and w not in cached]
     vecs = embedder.encode([text, *unknown])
-    fresh = dict(zip(unknown, vecs[1:], strict=True))
+    fresh = {**cached, **dict(zip(unknown, vecs[1:], strict=True))}
+    with _word_cache_lock:
+        for w, v in fresh.items():
+            _word_cache[(*model, w)] = v
+            _word_cache.move_to_end((*model, w))
+        while len(_word_cache) > WORD_CACHE_SIZE:
+            _word_cache.popitem(last=False)
     word_vecs = np.array(
         [fresh[w] if w in fresh else np.asarray(lexicon.vectors[lexicon.ids[w]], np.float32) for w in qwords],
         dtype=np.float32,
@@ -219,16 +238,30 @@ def select(
     index: StoredIndex, hits: list[Hit], query: Query, settings: Settings, k: int
 ) -> tuple[bool, list[Passage]]:
     """The k best non-overlapping quotes and whether the best one answers the query."""
+    found, stream = quotes(index, hits, query, settings)
+    return found, list(itertools.islice(stream, k))
+
+
+def quotes(
+    index: StoredIndex, hits: list[Hit], query: Query, settings: Settings
+) -> tuple[bool, Iterator[Passage]]:
+    """Whether the best quote answers the query, and the non-overlapping quotes, best first.
+
+    The quotes are cut as they are read: a caller that shows five pays for about five, not for
+    every re-scored candidate.
+    """
     scored = rescore(index, hits, query, settings)
     found = bool(scored) and scored[0].similarity >= settings.found_threshold
     if settings.reranker:
         scored = rerank(index, scored, query, settings.reranker)
-    passages: list[Passage] = []
-    for item in scored:
-        p = quote(index, item, settings)
-        if any(q.source == p.source and q.start < p.end and p.start < q.end for q in passages):
-            continue
-        passages.append(p)
-        if len(passages) == k:
-            break
-    return found, passages
+
+    def stream() -> Iterator[Passage]:
+        made: list[Passage] = []
+        for item in scored:
+            p = quote(index, item, settings)
+            if any(q.source == p.source and q.start < p.end and p.start < q.end for q in made):
+                continue
+            made.append(p)
+            yield p
+
+    return found, stream()

@@ -6,14 +6,14 @@ import logging
 import threading
 import time
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from . import store
-from .answer import make_query, select
-from .embedding import get_embedder
+from .answer import make_query, quotes
 from .errors import EmptyQuestion, IndexCorrupt, IndexMismatch, IndexWriteError
 from .indexer import build_index, is_current
+from .onnx_encoder import get_query_encoder
 from .retrieval import Retriever
 from .settings import Settings
 from .types import Answer, Passage
@@ -124,22 +124,23 @@ class Engine:
             raise ValueError(f"k must be at least 1, got {k}")
         index, stale = self._fresh()
         notices += stale
-        embedder = get_embedder(self.settings.model, self.settings.batch_size, self.settings.precision)
+        embedder = get_query_encoder(self.settings.model, self.settings.batch_size, self.settings.precision)
         q = make_query(query, embedder, index.lexicon)
         allowed = None
         if sources is not None:
             # From the table's doc column: no Chunk is built for the rows left out.
             allowed = index.chunks.rows_of(sources)
         hits = Retriever(index, self.settings).search(query, q.vec, allowed=allowed)
-        # Quotes for every candidate, so that ones repeated in another document can be left out.
-        found, passages = select(index, hits, q, self.settings, max(k, len(hits)))
-        passages, repeats = _unique(passages, k)
+        # Quotes are cut until k distinct ones are found: one repeated from another document is
+        # left out (and that document named).
+        found, stream = quotes(index, hits, q, self.settings)
+        passages, repeats = _unique(stream, k)
         if repeats:
             notices += (f"the same text is also in {', '.join(repeats)}; each quote is shown once",)
         return Answer(question=question, found=found, passages=passages, query=query, notices=notices)
 
 
-def _unique(passages: list[Passage], k: int) -> tuple[list[Passage], list[str]]:
+def _unique(passages: Iterable[Passage], k: int) -> tuple[list[Passage], list[str]]:
     """The first k passages with each quote once, and the other documents that repeat them.
 
     Duplicate documents (or a paragraph copied into several) are all indexed; showing the same
