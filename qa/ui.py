@@ -29,11 +29,11 @@ from typing import Any
 
 from .conversation import rewrite
 from .documents import Skipped, read_document, scan
-from .embedding import get_embedder
 from .engine import Engine, get_engine
 from .errors import EmptyCorpus, EmptyQuestion, InvalidSetting, QAError, UploadRejected
 from .feedback import DEFAULT_PATH, append, entry_for
 from .indexer import BuildReport, build_index
+from .onnx_encoder import get_query_encoder
 from .render import (
     CHAT_JS,
     CSS,
@@ -639,7 +639,7 @@ def launch(
     except EmptyCorpus:
         print(f"no documents in {app.seeds_dir} yet: add some from the page", file=sys.stderr)
     # Loaded now, not at the first question.
-    get_embedder(app.settings.model, app.settings.batch_size, app.settings.precision)
+    get_query_encoder(app.settings.model, app.settings.batch_size, app.settings.precision)
     demo = build_app(app)
     auth = password_auth()
     demo.queue(default_concurrency_limit=4)
