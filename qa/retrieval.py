@@ -276,6 +276,20 @@ class Retriever:
         scores, rows = self.index.faiss_index.search(query_vec.reshape(1, -1), n)
         return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
 
+    def _vectors(self, rows: list[int]) -> np.ndarray:
+        """Chunk vectors by row: from the FAISS index's own copy when it keeps them exactly.
+
+        Reading them from ``vectors.npy`` instead would, question after question, page the
+        whole file into memory next to the index's copy.
+        """
+        findex = self.index.faiss_index
+        if self.index.manifest.get("faiss", {}).get("kind", "flat") in ("flat", "hnsw"):
+            try:
+                return findex.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+            except RuntimeError:  # pragma: no cover - an index type without reconstruction
+                pass
+        return np.asarray(self.index.vectors[rows], dtype=np.float32)
+
     def keyword(self, query: str, n: int, allowed: np.ndarray | None = None) -> dict[int, float]:
         tokens = tokenize([query])[0]
         if not tokens:
@@ -307,7 +321,7 @@ class Retriever:
         missing = [r for r in rows if r not in dense]
         if missing:
             # Keyword-only candidates still need their dense similarity for later stages.
-            vecs = np.asarray(self.index.vectors[sorted(missing)], dtype=np.float32)
+            vecs = self._vectors(sorted(missing))
             for r, s in zip(sorted(missing), vecs @ query_vec, strict=True):
                 dense[r] = float(s)
         hits = []
