@@ -258,7 +258,8 @@ def _stages(engine, queries: list[str]) -> dict[str, float]:
         (Retriever, "dense", "dense"),
         (Retriever, "keyword", "bm25"),
         (Retriever, "search", "search"),
-        (qa.engine, "select", "quote selection"),
+        (qa.engine, "quotes", "quote selection"),  # re-scoring the candidates
+        (qa.engine, "_unique", "quote selection"),  # cutting quotes until k distinct ones
     ]
     saved = []
     for owner, attr, name in patches:

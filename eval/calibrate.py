@@ -17,9 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.answer import make_query, rescore  # noqa: E402
-from qa.embedding import get_embedder  # noqa: E402
 from qa.engine import get_engine  # noqa: E402
 from qa.evaluate import load_gold  # noqa: E402
+from qa.onnx_encoder import get_query_encoder  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -35,7 +35,7 @@ def main() -> None:
     settings = replace(Settings(), found_threshold=-1.0)
     engine = get_engine(args.seeds_dir, args.index_dir, settings)
     index = engine.index()
-    embedder = get_embedder(settings.model, settings.batch_size)
+    embedder = get_query_encoder(settings.model, settings.batch_size, settings.precision)
     sims: dict[bool, list[float]] = {True: [], False: []}
     for g in load_gold(args.gold):
         query = make_query(g.question, embedder, index.lexicon)
@@ -55,8 +55,10 @@ def main() -> None:
         print(f"| {t:.2f} | {f:.3f} | {a:.3f} |")
     best = max(t / 100 for t in range(0, 100) if rates(t / 100)[0] <= args.max_false)
     f, a = rates(best)
-    print(f"\nhighest threshold with false abstentions <= {args.max_false:.0%}: {best:.2f} "
-          f"(false {f:.3f}, abstained {a:.3f}); current default {Settings().found_threshold:.2f}")
+    print(
+        f"\nhighest threshold with false abstentions <= {args.max_false:.0%}: {best:.2f} "
+        f"(false {f:.3f}, abstained {a:.3f}); current default {Settings().found_threshold:.2f}"
+    )
 
 
 if __name__ == "__main__":
