@@ -118,11 +118,15 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
     texts = [[sentence_text(c, s) for s in c.sentences] for c in chunks]
     flat = [t for group in texts for t in group]
     coverage = index.lexicon.soft_coverage(query.words, query.word_vecs, flat)
+    # Every candidate sentence's vector in one gather and one product.
+    rows = np.array([h.row for h in top], dtype=np.int64)
+    first, last = index.sentence_offsets[rows], index.sentence_offsets[rows + 1]
+    spans = np.concatenate([np.arange(lo, hi) for lo, hi in zip(first, last, strict=True)] or [rows[:0]])
+    all_sims = np.asarray(index.sentence_vectors[spans], dtype=np.float32) @ query.vec
     scored = []
     pos = 0
     for hit, group in zip(top, texts, strict=True):
-        lo, hi = index.sentence_offsets[hit.row], index.sentence_offsets[hit.row + 1]
-        sims = np.asarray(index.sentence_vectors[lo:hi], dtype=np.float32) @ query.vec
+        sims = all_sims[pos : pos + len(group)]
         scores = settings.lexical_weight * coverage[pos : pos + len(group)]
         pos += len(group)
         if settings.dense_weight > 0:

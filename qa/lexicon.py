@@ -9,6 +9,7 @@ by rarity (IDF). Words are short, so embedding the vocabulary costs little next 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from collections import Counter
@@ -120,11 +121,15 @@ class Lexicon:
         weights /= weights.sum()
         # One gather of word vectors and one product for all texts: a question re-scores
         # dozens of candidate chunks, and a loop per sentence dominated quote selection.
-        per_text = [[self.ids[w] for w in set(words(t)) if w in self.ids] for t in texts]
+        # The vocabulary holds no stop words, so looking every token up (in C, with map) gives
+        # each text's content-word ids as words() would, at a fraction of the cost.
+        per_text = [set(map(self.ids.get, _WORD.findall(t.lower()))) for t in texts]
+        for p in per_text:
+            p.discard(None)
         lengths = np.array([len(p) for p in per_text], dtype=np.int64)
         if not lengths.sum():
             return out
-        flat = np.fromiter((i for p in per_text for i in p), dtype=np.int64, count=int(lengths.sum()))
+        flat = np.fromiter(itertools.chain.from_iterable(per_text), dtype=np.int64, count=int(lengths.sum()))
         unique, inverse = np.unique(flat, return_inverse=True)
         sims = query_vecs @ np.asarray(self.vectors[unique], dtype=np.float32).T
         has = lengths > 0
