@@ -409,7 +409,7 @@ def w_derive(a: dict) -> dict:
     import numpy as np
 
     from qa import store
-    from qa.lexicon import Lexicon, words
+    from qa.lexicon import Lexicon, SentenceWords, words
     from qa.retrieval import tokenize
     from qa.vectors import choose
 
@@ -458,6 +458,12 @@ def w_derive(a: dict) -> dict:
     offsets = base.sentence_offsets
     sent_rows = np.concatenate([np.arange(offsets[r], offsets[r + 1]) for r in rows_a])
     sentence_vectors = np.asarray(base.sentence_vectors)[sent_rows]
+    sentence_words = None
+    if base.sentence_words is not None:  # the copies' sentences have their originals' words
+        word_ids, word_counts = base.sentence_words.of(sent_rows)
+        sentence_words = SentenceWords(
+            word_ids, np.concatenate([[0], np.cumsum(word_counts)]).astype(np.int64)
+        )
     hashes = [base.chunk_hashes[r] for r in rows_a]
 
     import bm25s
@@ -494,6 +500,7 @@ def w_derive(a: dict) -> dict:
         sentence_vectors=sentence_vectors,
         bm25=bm25,
         lexicon=lexicon,
+        sentence_words=sentence_words,
     )
     return {
         "chunks": n,

@@ -116,13 +116,17 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
     # Chunks are built from the on-disk table on access: build each candidate's once.
     chunks = index.chunks.take([h.row for h in top])
     texts = [[sentence_text(c, s) for s in c.sentences] for c in chunks]
-    flat = [t for group in texts for t in group]
-    coverage = index.lexicon.soft_coverage(query.words, query.word_vecs, flat)
     # Every candidate sentence's vector in one gather and one product.
     rows = np.array([h.row for h in top], dtype=np.int64)
     first, last = index.sentence_offsets[rows], index.sentence_offsets[rows + 1]
     spans = np.concatenate([np.arange(lo, hi) for lo, hi in zip(first, last, strict=True)] or [rows[:0]])
     all_sims = np.asarray(index.sentence_vectors[spans], dtype=np.float32) @ query.vec
+    stored = index.sentence_words
+    if stored is not None:
+        coverage = index.lexicon.coverage(query.words, query.word_vecs, *stored.of(spans))
+    else:  # an index from before sentence words were stored
+        flat = [t for group in texts for t in group]
+        coverage = index.lexicon.soft_coverage(query.words, query.word_vecs, flat)
     scored = []
     pos = 0
     for hit, group in zip(top, texts, strict=True):

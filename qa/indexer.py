@@ -16,7 +16,7 @@ from .chunking import chunk_document
 from .documents import SUPPORTED, FileStat, Skipped, read_document, scan
 from .embedding import Embedder, get_embedder
 from .errors import EmptyCorpus, QAError
-from .lexicon import Lexicon, words_key
+from .lexicon import Lexicon, SentenceWords, words_key
 from .retrieval import TokenIds, bm25_from_ids, span_positions, token_ids, tokens_key
 from .settings import Settings
 from .types import Chunk
@@ -214,6 +214,7 @@ def build_index(
         tokens = _bm25_tokens(chunks, hashes, previous)
         bm25 = bm25_from_ids(tokens)
         lexicon = _lexicon(chunks, hashes, previous, embedder, progress)
+        sentence_words = _sentence_words(chunks, origin, previous, lexicon)
         removed = sorted(set(previous.manifest.get("documents", {}) if previous else ()) - set(documents))
         manifest = {
             "format_version": store.FORMAT_VERSION,
@@ -249,6 +250,7 @@ def build_index(
             bm25=bm25,
             lexicon=lexicon,
             bm25_tokens=tokens,
+            sentence_words=sentence_words,
         )
     return BuildReport(
         len(documents), len(chunks), len(chunks) - reused, reused, removed, skipped_list,
@@ -389,3 +391,47 @@ def _lexicon(
     if todo:
         vectors[todo] = embedder.encode([vocab[i] for i in todo], show_progress=progress)
     return Lexicon(vocab, vectors, df, n)
+
+
+def _sentence_words(
+    chunks: list[Chunk], origin: np.ndarray, previous: store.StoredIndex | None, lexicon: Lexicon
+) -> SentenceWords:
+    """Every sentence's content-word ids: renumbered from the previous index for kept chunks,
+    looked up in the text for new ones (the vocabulary, sorted, shifts as words come and go).
+    """
+    n_sents = np.fromiter((len(c.sentences) for c in chunks), dtype=np.int64, count=len(chunks))
+    first = np.concatenate([[0], np.cumsum(n_sents)]).astype(np.int64)
+    old = previous.sentence_words if previous is not None else None
+    kept = np.flatnonzero(origin >= 0) if old is not None else np.zeros(0, dtype=np.int64)
+    carried, carried_len = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    if len(kept):
+        renumber = np.fromiter(
+            (lexicon.ids.get(w, -1) for w in previous.lexicon.vocab),
+            dtype=np.int64,
+            count=len(previous.lexicon.vocab),
+        )
+        old_first = np.asarray(previous.sentence_offsets, dtype=np.int64)
+        rows = origin[kept]
+        old_ids, carried_len = old.of(span_positions(old_first[rows], old_first[rows + 1] - old_first[rows]))
+        renumbered = renumber[old_ids]
+        if np.any(renumbered < 0):  # pragma: no cover - a kept chunk's words are always counted
+            log.warning("stored sentence words do not match the vocabulary; looking all words up")
+            kept = np.zeros(0, dtype=np.int64)
+        else:
+            carried = renumbered.astype(np.int32)
+    fresh = np.setdiff1d(np.arange(len(chunks)), kept)
+    texts = [
+        chunks[i].text[s.start - chunks[i].start : s.end - chunks[i].start]
+        for i in fresh.tolist()
+        for s in chunks[i].sentences
+    ]
+    fresh_ids, fresh_len = lexicon.content_ids(texts)
+    kept_sents = span_positions(first[kept], n_sents[kept])
+    fresh_sents = span_positions(first[fresh], n_sents[fresh])
+    lengths = np.zeros(int(first[-1]), dtype=np.int64)
+    lengths[kept_sents], lengths[fresh_sents] = carried_len, fresh_len
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    ids = np.zeros(int(offsets[-1]), dtype=np.int32)
+    ids[span_positions(offsets[kept_sents], carried_len)] = carried
+    ids[span_positions(offsets[fresh_sents], fresh_len)] = fresh_ids
+    return SentenceWords(ids, offsets)

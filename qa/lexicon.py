@@ -14,6 +14,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -103,6 +105,19 @@ class Lexicon:
         df = int(self.df[i]) if i is not None else 0
         return math.log(1.0 + self.n_docs / (df + 0.5))
 
+    def content_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's distinct content-word ids, flat (int32), and how many each text has.
+
+        The vocabulary holds no stop words, so looking every token up (in C, with map) gives
+        the ids of words() at a fraction of its cost.
+        """
+        per_text = [set(map(self.ids.get, _WORD.findall(t.lower()))) for t in texts]
+        for p in per_text:
+            p.discard(None)
+        lengths = np.fromiter((len(p) for p in per_text), dtype=np.int64, count=len(per_text))
+        flat = np.fromiter(itertools.chain.from_iterable(per_text), dtype=np.int32, count=int(lengths.sum()))
+        return flat, lengths
+
     def soft_coverage(self, query_words: list[str], query_vecs: np.ndarray, texts: list[str]) -> np.ndarray:
         """For each text, the IDF-weighted share of query words it contains or nearly contains.
 
@@ -114,22 +129,19 @@ class Lexicon:
         Returns:
             One value in [0, 1] per text.
         """
-        out = np.zeros(len(texts), dtype=np.float32)
-        if not query_words or not texts:
+        return self.coverage(query_words, query_vecs, *self.content_ids(texts))
+
+    def coverage(
+        self, query_words: list[str], query_vecs: np.ndarray, flat: np.ndarray, lengths: np.ndarray
+    ) -> np.ndarray:
+        """soft_coverage of texts given as their content-word ids (as content_ids returns them)."""
+        out = np.zeros(len(lengths), dtype=np.float32)
+        if not query_words or not len(lengths) or not lengths.sum():
             return out
         weights = np.array([self.idf(w) for w in query_words], dtype=np.float32)
         weights /= weights.sum()
         # One gather of word vectors and one product for all texts: a question re-scores
         # dozens of candidate chunks, and a loop per sentence dominated quote selection.
-        # The vocabulary holds no stop words, so looking every token up (in C, with map) gives
-        # each text's content-word ids as words() would, at a fraction of the cost.
-        per_text = [set(map(self.ids.get, _WORD.findall(t.lower()))) for t in texts]
-        for p in per_text:
-            p.discard(None)
-        lengths = np.array([len(p) for p in per_text], dtype=np.int64)
-        if not lengths.sum():
-            return out
-        flat = np.fromiter(itertools.chain.from_iterable(per_text), dtype=np.int64, count=int(lengths.sum()))
         unique, inverse = np.unique(flat, return_inverse=True)
         sims = query_vecs @ np.asarray(self.vectors[unique], dtype=np.float32).T
         has = lengths > 0
@@ -137,3 +149,54 @@ class Lexicon:
         best = np.maximum.reduceat(sims[:, inverse], starts, axis=1)  # per query word, per text
         out[has] = (np.where(best >= MATCH_FLOOR, best, 0.0) * weights[:, None]).sum(axis=0)
         return out
+
+
+# Files of a generation holding every sentence's content-word ids (optional: older indexes lack
+# them, and questions then look the words up from the sentence text).
+WORD_FILES = ("sentence_words.npy", "sentence_word_offsets.npy")
+
+
+@dataclass(frozen=True, eq=False)  # arrays: compare their fields, not the objects
+class SentenceWords:
+    """Every sentence's distinct content-word ids into the vocabulary, found at build time.
+
+    Sentence i (in the order of the sentence vectors) has ``ids[offsets[i]:offsets[i + 1]]``.
+    Re-scoring a question's candidates then looks up no word: that was a third of its cost.
+    """
+
+    ids: np.ndarray  # int32
+    offsets: np.ndarray  # int64, one more than there are sentences
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / WORD_FILES[0], np.ascontiguousarray(self.ids, dtype=np.int32))
+        np.save(folder / WORD_FILES[1], np.ascontiguousarray(self.offsets, dtype=np.int64))
+
+    @classmethod
+    def load(cls, folder: Path, sentences: int, vocabulary: int) -> SentenceWords | None:
+        """The words of a generation with so many sentences and words; None when inconsistent."""
+        try:
+            ids = np.load(folder / WORD_FILES[0], mmap_mode="r", allow_pickle=False)
+            offsets = np.load(folder / WORD_FILES[1], mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if (
+            ids.dtype != np.int32
+            or offsets.dtype != np.int64
+            or ids.ndim != 1
+            or offsets.shape != (sentences + 1,)
+            or offsets[0] != 0
+            or offsets[-1] != len(ids)
+            or (sentences and np.any(np.diff(offsets) < 0))
+            or (len(ids) and (ids.min() < 0 or ids.max() >= vocabulary))
+        ):
+            return None
+        return cls(ids, offsets)
+
+    def of(self, sentences: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The flat ids and the counts of these sentences (rows), in their order."""
+        from .retrieval import span_positions
+
+        sentences = np.asarray(sentences, dtype=np.int64)
+        first = np.asarray(self.offsets[sentences], dtype=np.int64)
+        lengths = np.asarray(self.offsets[sentences + 1], dtype=np.int64) - first
+        return np.asarray(self.ids[span_positions(first, lengths)], dtype=np.int32), lengths

@@ -17,6 +17,9 @@ Layout::
         bm25_tokens.npy, bm25_token_offsets.npy, bm25_vocab.txt
                        every chunk's BM25 token ids (qa/retrieval.py TokenIds): a cache that
                        spares the next build re-tokenizing unchanged chunks; optional
+        sentence_words.npy, sentence_word_offsets.npy
+                       every sentence's content-word ids (qa/lexicon.py SentenceWords), so
+                       a question's re-scoring looks no word up; optional
 
 A build writes a new ``gen-*`` folder next to the live one and only then points CURRENT at it,
 so a crash or a kill at any moment leaves the previous index whole. Nothing is unpickled.
@@ -47,7 +50,7 @@ import numpy as np
 from . import chunktable
 from .chunktable import ChunkHashes, ChunkTable
 from .errors import IndexCorrupt, IndexMismatch, IndexWriteError, QAError
-from .lexicon import Lexicon
+from .lexicon import WORD_FILES, Lexicon, SentenceWords
 from .types import Chunk
 from .vectors import IndexSpec, make_index, tune
 
@@ -93,6 +96,13 @@ class StoredIndex:
         if not all(name in self.manifest.get("files", {}) for name in TOKEN_FILES):
             return None  # written before the token cache existed
         return TokenIds.load(self.path, len(self.chunks))
+
+    @cached_property
+    def sentence_words(self) -> SentenceWords | None:
+        """Every sentence's content-word ids, read on first use; None if not stored."""
+        if not all(name in self.manifest.get("files", {}) for name in WORD_FILES):
+            return None  # written before sentence words were stored
+        return SentenceWords.load(self.path, len(self.sentence_vectors), len(self.lexicon.vocab))
 
 
 def chunk_hash(chunk: Chunk) -> str:
@@ -186,6 +196,7 @@ def save(
     bm25: Any,
     lexicon: Lexicon,
     bm25_tokens: Any = None,
+    sentence_words: SentenceWords | None = None,
 ) -> Path:
     """Write a new generation and make it live; the previous one stays whole until then.
 
@@ -210,6 +221,8 @@ def save(
         bm25.save(str(tmp / "bm25"), show_progress=False)
         if bm25_tokens is not None:  # qa.retrieval.TokenIds: spares the next build re-tokenizing
             bm25_tokens.save(tmp)
+        if sentence_words is not None:  # spares each question looking words up
+            sentence_words.save(tmp)
         (tmp / "lexicon.txt").write_text("".join(w + "\n" for w in lexicon.vocab), encoding="utf-8")
         np.save(tmp / "lexicon.npy", np.ascontiguousarray(lexicon.vectors, dtype=np.float16))
         np.save(tmp / "lexicon_df.npy", np.ascontiguousarray(lexicon.df, dtype=np.int32))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import qa.answer as answer
@@ -156,3 +157,17 @@ def test_rank_lists_every_candidate_once(small_index) -> None:
 def test_the_index_round_trip_keeps_the_lexicon(small_index, tmp_path: Path) -> None:
     assert "glaciers" in small_index.lexicon.ids
     assert small_index.lexicon.vectors.shape == (len(small_index.lexicon.vocab), 384)
+
+
+def test_stored_sentence_words_score_as_the_sentence_text_does(small_index, monkeypatch):
+    from qa.store import StoredIndex
+
+    settings = Settings()
+    query = answer.make_query("When did the volcano destroy the town?", get_embedder(), small_index.lexicon)
+    hits = Retriever(small_index, settings).search(query.text, query.vec)
+    assert small_index.sentence_words is not None
+    stored = answer.rescore(small_index, hits, query, settings)
+    monkeypatch.setattr(StoredIndex, "sentence_words", None)  # as an index built before them
+    from_text = answer.rescore(small_index, hits, query, settings)
+    assert [(s.row, s.best) for s in stored] == [(s.row, s.best) for s in from_text]
+    np.testing.assert_allclose([s.score for s in stored], [s.score for s in from_text], atol=1e-6)

@@ -335,6 +335,12 @@ def _assert_same_as_scratch(seeds: Path, index: Path, scratch: Path) -> None:
     assert inc.lexicon.vocab == ref.lexicon.vocab
     assert inc.lexicon.df.tolist() == ref.lexicon.df.tolist()
     assert inc.lexicon.n_docs == ref.lexicon.n_docs
+    # Sentence words carried over (renumbered into the new vocabulary) equal words looked up anew.
+    every = np.arange(len(ref.sentence_vectors))
+    (inc_ids, inc_len), (ref_ids, ref_len) = inc.sentence_words.of(every), ref.sentence_words.of(every)
+    assert inc_len.tolist() == ref_len.tolist()
+    bounds = np.cumsum(ref_len)[:-1]
+    assert [sorted(a) for a in np.split(inc_ids, bounds)] == [sorted(a) for a in np.split(ref_ids, bounds)]
     embedder = get_embedder(SETTINGS.model, SETTINGS.batch_size)
     for query in QUERIES:
         tokens = tokenize([query])[0]

@@ -129,3 +129,27 @@ def test_updated_counts_refuses_a_text_it_never_counted() -> None:
     lex = Lexicon(vocab, np.zeros((len(vocab), 2), dtype=np.float16), df, n)
     with pytest.raises(ValueError):
         lex.updated_counts(["blue cars"], [])
+
+
+def test_content_ids_are_the_ids_of_the_content_words(lexicon) -> None:
+    texts = ["Financial services DETECT fraud, and the hospitals.", "", "nothing known here", "Cars, cars!"]
+    flat, lengths = lexicon.content_ids(texts)
+    assert lengths.tolist() == [5, 0, 0, 1]
+    got, pos = [], 0
+    for n in lengths:
+        got.append(sorted(flat[pos : pos + n].tolist()))
+        pos += n
+    want = [sorted({lexicon.ids[w] for w in words(t) if w in lexicon.ids}) for t in texts]
+    assert got == want
+
+
+def test_stored_sentence_words_round_trip_and_reject_inconsistent_files(tmp_path) -> None:
+    from qa.lexicon import SentenceWords
+
+    stored = SentenceWords(np.array([3, 1, 4, 1, 5], np.int32), np.array([0, 2, 2, 5], np.int64))
+    stored.save(tmp_path)
+    loaded = SentenceWords.load(tmp_path, sentences=3, vocabulary=6)
+    ids, lengths = loaded.of(np.array([2, 0, 1]))
+    assert ids.tolist() == [4, 1, 5, 3, 1] and lengths.tolist() == [3, 2, 0]
+    assert SentenceWords.load(tmp_path, sentences=4, vocabulary=6) is None  # another index's
+    assert SentenceWords.load(tmp_path, sentences=3, vocabulary=5) is None  # an id out of range
