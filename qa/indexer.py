@@ -275,6 +275,10 @@ def _assemble(parts: list[list[Chunk] | np.ndarray], previous: store.StoredIndex
     return chunks
 
 
+# Duplicate groups named one by one in the log; the rest are counted.
+SHOWN_DUPLICATES = 10
+
+
 def _duplicates(documents: dict[str, dict]) -> list[list[str]]:
     """Groups of documents with the same content, each named in a warning.
 
@@ -285,9 +289,15 @@ def _duplicates(documents: dict[str, dict]) -> list[list[str]]:
     for doc_id, entry in documents.items():
         by_hash.setdefault(entry["sha256"], []).append(doc_id)
     groups = [ids for ids in by_hash.values() if len(ids) > 1]
-    for ids in groups:
+    for ids in groups[:SHOWN_DUPLICATES]:
         log.warning(
             "%s have the same content: all are indexed, a quote they share is shown once", ", ".join(ids)
+        )
+    if len(groups) > SHOWN_DUPLICATES:
+        # A corpus of copies would otherwise print thousands of lines on every build.
+        log.warning(
+            "%d more groups of documents have the same content (BuildReport.duplicates lists them)",
+            len(groups) - SHOWN_DUPLICATES,
         )
     return groups
 

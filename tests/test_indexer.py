@@ -408,3 +408,18 @@ def test_an_index_without_stored_tokens_is_updated_exactly(corpus, tmp_path):
     _build(seeds, index)
 
     _assert_same_as_scratch(seeds, index, tmp_path / "scratch")
+
+
+def test_many_groups_of_duplicates_are_counted_not_all_listed(tmp_path, caplog):
+    from qa.indexer import SHOWN_DUPLICATES
+
+    seeds = tmp_path / "seeds"
+    groups = SHOWN_DUPLICATES + 2
+    for g in range(groups):
+        for copy in ("a", "b"):
+            _write(seeds, {f"{copy}{g:02d}.txt": f"Note number {g} is about lighthouse {g}.\n"})
+    with caplog.at_level("WARNING", logger="qa"):
+        report = _build(seeds, tmp_path / "index")
+    assert len(report.duplicates) == groups
+    assert caplog.text.count("have the same content: all are indexed") == SHOWN_DUPLICATES
+    assert "2 more groups of documents have the same content" in caplog.text
