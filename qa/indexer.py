@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,7 +134,7 @@ def build_index(
     settings = settings or Settings()
     seeds_dir, index_dir = Path(seeds_dir), Path(index_dir)
     t0 = time.perf_counter()
-    with store.build_lock(index_dir):
+    with store.build_lock(index_dir), _collector_paused():
         stats = scan(seeds_dir, exclude=[index_dir])
         previous, live = (None, False) if rebuild else _previous(index_dir)
         keep, to_read = plan(stats, previous, settings)
@@ -277,6 +280,23 @@ def _assemble(parts: list[list[Chunk] | np.ndarray], previous: store.StoredIndex
 
 # Duplicate groups named one by one in the log; the rest are counted.
 SHOWN_DUPLICATES = 10
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a build runs, then back as it was.
+
+    A build allocates hundreds of thousands of objects (chunks, manifest entries) and makes no
+    garbage cycles worth collecting; the collector's full passes over them took 0.3-0.45 s of
+    a 1.4 s re-index of 10,000 documents.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _duplicates(documents: dict[str, dict]) -> list[list[str]]:

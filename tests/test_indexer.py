@@ -423,3 +423,26 @@ def test_many_groups_of_duplicates_are_counted_not_all_listed(tmp_path, caplog):
     assert len(report.duplicates) == groups
     assert caplog.text.count("have the same content: all are indexed") == SHOWN_DUPLICATES
     assert "2 more groups of documents have the same content" in caplog.text
+
+
+def test_the_cycle_collector_is_paused_during_a_build_and_restored(tmp_path, monkeypatch):
+    import gc
+
+    import qa.indexer
+
+    seen = []
+    real_save = qa.indexer.store.save
+    monkeypatch.setattr(
+        qa.indexer.store, "save", lambda *a, **k: seen.append(gc.isenabled()) or real_save(*a, **k)
+    )
+    seeds = _write(tmp_path / "seeds", {"a.txt": "Herons wade in shallow water.\n"})
+    assert gc.isenabled()
+    _build(seeds, tmp_path / "index")
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        (seeds / "b.txt").write_text("Storks nest on chimneys.\n")
+        _build(seeds, tmp_path / "index")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
