@@ -16,7 +16,7 @@ import numpy as np
 
 from .embedding import Embedder, resolve_model
 from .lexicon import Lexicon, words
-from .retrieval import Hit
+from .retrieval import Hit, span_positions
 from .settings import Settings
 from .store import StoredIndex
 from .types import Chunk, Passage, Sentence
@@ -112,36 +112,51 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
     sits in), plus soft keyword coverage (the question's rare words, or near synonyms, appear in
     it), plus a bonus when it holds the expected answer type.
     """
-    top = hits[:RESCORE]
-    # Chunks are built from the on-disk table on access: build each candidate's once.
-    chunks = index.chunks.take([h.row for h in top])
-    texts = [[sentence_text(c, s) for s in c.sentences] for c in chunks]
-    # Every candidate sentence's vector in one gather and one product.
+    top = list(hits[:RESCORE])
     rows = np.array([h.row for h in top], dtype=np.int64)
-    first, last = index.sentence_offsets[rows], index.sentence_offsets[rows + 1]
-    spans = np.concatenate([np.arange(lo, hi) for lo, hi in zip(first, last, strict=True)] or [rows[:0]])
+    first = np.asarray(index.sentence_offsets[rows], dtype=np.int64)
+    counts = np.asarray(index.sentence_offsets[rows + 1], dtype=np.int64) - first
+    if np.any(counts == 0):  # a chunk without sentences has nothing to quote
+        keep = counts > 0
+        top, rows, first, counts = (
+            [h for h, k in zip(top, keep, strict=True) if k],
+            rows[keep],
+            first[keep],
+            counts[keep],
+        )
+    if not top:
+        return []
+    # Every candidate sentence's vector in one gather and one product.
+    spans = span_positions(first, counts)
     all_sims = np.asarray(index.sentence_vectors[spans], dtype=np.float32) @ query.vec
     stored = index.sentence_words
+    texts: list[str] = []
+    if stored is None or query.answer_types:
+        # Chunks are built from the on-disk table on access: build each candidate's once.
+        texts = [sentence_text(c, s) for c in index.chunks.take(rows.tolist()) for s in c.sentences]
     if stored is not None:
         coverage = index.lexicon.coverage(query.words, query.word_vecs, *stored.of(spans))
     else:  # an index from before sentence words were stored
-        flat = [t for group in texts for t in group]
-        coverage = index.lexicon.soft_coverage(query.words, query.word_vecs, flat)
-    scored = []
-    pos = 0
-    for hit, group in zip(top, texts, strict=True):
-        sims = all_sims[pos : pos + len(group)]
-        scores = settings.lexical_weight * coverage[pos : pos + len(group)]
-        pos += len(group)
-        if settings.dense_weight > 0:
-            scores = scores + sims + settings.chunk_weight * hit.dense
-        for expected in query.answer_types:
-            scores = scores + ANSWER_TYPE_BONUS * np.array(
-                [bool(expected.search(t)) for t in group], np.float32
-            )
-        best = int(np.argmax(scores))
-        score = float(scores[best]) if settings.rescore else hit.fused
-        scored.append(Scored(hit.row, score, best, float(sims[best])))
+        coverage = index.lexicon.soft_coverage(query.words, query.word_vecs, texts)
+    # All candidates' sentences at once; owner[i] is the candidate sentence i belongs to.
+    owner = np.repeat(np.arange(len(top)), counts)
+    scores = settings.lexical_weight * coverage
+    if settings.dense_weight > 0:
+        dense = np.array([h.dense for h in top], dtype=np.float32)
+        scores = scores + all_sims + settings.chunk_weight * dense[owner]
+    for expected in query.answer_types:
+        found = np.fromiter((bool(expected.search(t)) for t in texts), dtype=np.float32, count=len(texts))
+        scores = scores + ANSWER_TYPE_BONUS * found
+    # Each candidate's answer sentence: the first one at its candidate's best score.
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    at_peak = np.flatnonzero(scores >= np.maximum.reduceat(scores, starts)[owner])
+    best = at_peak[np.unique(owner[at_peak], return_index=True)[1]]
+    scored = [
+        Scored(
+            hit.row, float(scores[b]) if settings.rescore else hit.fused, int(b - start), float(all_sims[b])
+        )
+        for hit, b, start in zip(top, best.tolist(), starts.tolist(), strict=True)
+    ]
     if settings.rescore:
         scored.sort(key=lambda s: -s.score)
     return scored
