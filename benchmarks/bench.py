@@ -478,7 +478,8 @@ def w_derive(a: dict) -> dict:
         df[ids] += counts[r]
     lexicon = Lexicon(base.lexicon.vocab, np.asarray(base.lexicon.vectors), df.astype(np.int32), n)
 
-    manifest = {k: v for k, v in base.manifest.items() if k != "files"}
+    # Not "tokenizers": the derived index stores no BM25 tokens for a later build to reuse.
+    manifest = {k: v for k, v in base.manifest.items() if k not in ("files", "tokenizers")}
     manifest.update(
         corpus=str(out_docs.resolve()),
         created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
