@@ -16,7 +16,8 @@ import numpy as np
 
 from .embedding import Embedder, resolve_model
 from .lexicon import Lexicon, words
-from .retrieval import Hit, span_positions
+from .ragged import span_positions
+from .retrieval import Hit
 from .settings import Settings
 from .store import StoredIndex
 from .types import Chunk, Passage, Sentence

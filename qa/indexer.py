@@ -20,7 +20,8 @@ from .documents import SUPPORTED, FileStat, Skipped, read_document, scan
 from .embedding import Embedder, get_embedder
 from .errors import EmptyCorpus, QAError
 from .lexicon import Lexicon, SentenceWords, words_key
-from .retrieval import TokenIds, bm25_from_ids, span_positions, token_ids, tokens_key
+from .ragged import span_positions
+from .retrieval import TokenIds, bm25_from_ids, token_ids, tokens_key
 from .settings import Settings
 from .types import Chunk
 from .vectors import choose as choose_index

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .ragged import consistent, span_positions
+
 _WORD = re.compile(r"\w+")
 # Function words carry no topic; question words ("what", "how") are the question's frame.
 STOPWORDS = frozenset(
@@ -179,23 +181,12 @@ class SentenceWords:
             offsets = np.load(folder / WORD_FILES[1], mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError):
             return None
-        if (
-            ids.dtype != np.int32
-            or offsets.dtype != np.int64
-            or ids.ndim != 1
-            or offsets.shape != (sentences + 1,)
-            or offsets[0] != 0
-            or offsets[-1] != len(ids)
-            or (sentences and np.any(np.diff(offsets) < 0))
-            or (len(ids) and (ids.min() < 0 or ids.max() >= vocabulary))
-        ):
+        if not consistent(ids, offsets, sentences, vocabulary):
             return None
         return cls(ids, offsets)
 
     def of(self, sentences: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The flat ids and the counts of these sentences (rows), in their order."""
-        from .retrieval import span_positions
-
         sentences = np.asarray(sentences, dtype=np.int64)
         first = np.asarray(self.offsets[sentences], dtype=np.int64)
         lengths = np.asarray(self.offsets[sentences + 1], dtype=np.int64) - first

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .ragged import consistent, span_positions
 from .settings import Settings
 from .store import StoredIndex
 
@@ -101,28 +102,9 @@ class TokenIds:
             vocab = (folder / TOKEN_FILES[2]).read_text(encoding="utf-8").split("\n")[:-1]
         except (OSError, ValueError):
             return None
-        if (
-            ids.dtype != np.int32
-            or offsets.dtype != np.int64
-            or ids.ndim != 1
-            or offsets.shape != (rows + 1,)
-            or offsets[0] != 0
-            or offsets[-1] != len(ids)
-            or (rows and np.any(np.diff(offsets) < 0))
-            or (len(ids) and (ids.min() < 0 or ids.max() >= len(vocab)))
-        ):
+        if not consistent(ids, offsets, rows, len(vocab)):
             return None
         return cls(vocab, ids, offsets)
-
-
-def span_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The positions ``starts[i] .. starts[i] + lengths[i] - 1`` of every span, one after another."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths) + np.arange(total)
 
 
 def token_ids(

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from qa.retrieval import TOKEN_FILES, TokenIds, bm25_from_ids, build_bm25, span_positions, token_ids, tokenize
+from qa.retrieval import TOKEN_FILES, TokenIds, bm25_from_ids, build_bm25, token_ids, tokenize
 
 TEXTS = [
     "Rivers\nThe Danube flows through ten countries before it reaches the Black Sea.",
@@ -105,8 +105,3 @@ def test_token_ids_round_trip_and_damage_is_refused(tmp_path) -> None:
     assert TokenIds.load(tmp_path, len(TEXTS)) is None  # ids beyond the vocabulary
     (tmp_path / TOKEN_FILES[0]).unlink()
     assert TokenIds.load(tmp_path, len(TEXTS)) is None
-
-
-def test_span_positions() -> None:
-    assert span_positions(np.array([5, 0, 9]), np.array([2, 0, 3])).tolist() == [5, 6, 9, 10, 11]
-    assert span_positions(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).tolist() == []
