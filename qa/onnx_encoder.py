@@ -147,8 +147,8 @@ class OnnxQueryEncoder:
         # costs nothing, words padded to the question's would double the work.
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
         while order:
-            longest = len(encoded[order[0]].ids)
-            group = [i for i in order if len(encoded[i].ids) <= 2 * longest]
+            shortest = len(encoded[order[0]].ids)
+            group = [i for i in order if len(encoded[i].ids) <= 2 * shortest]
             order = order[len(group) :]
             width = max(len(encoded[i].ids) for i in group)
             feeds = {
