@@ -277,9 +277,10 @@ class Retriever:
         if not tokens:
             return {}
         scores = self.index.bm25.get_scores(tokens)
-        rows = np.arange(len(scores)) if allowed is None else allowed
-        scores = scores[rows]
-        return {int(rows[i]): float(scores[i]) for i in _top(scores, n) if scores[i] > 0}
+        if allowed is None:  # no row list: at a million chunks it cost more than the search
+            return {int(i): float(scores[i]) for i in _top(scores, n) if scores[i] > 0}
+        scores = scores[allowed]
+        return {int(allowed[i]): float(scores[i]) for i in _top(scores, n) if scores[i] > 0}
 
     def search(
         self, query: str, query_vec: np.ndarray, n: int | None = None, allowed: np.ndarray | None = None
