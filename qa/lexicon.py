@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import IndexCorrupt
 from .ragged import consistent, span_positions
 
 _WORD = re.compile(r"\w+")
@@ -168,6 +169,7 @@ class SentenceWords:
 
     ids: np.ndarray  # int32
     offsets: np.ndarray  # int64, one more than there are sentences
+    vocabulary: int = 0  # ids are below this (0: not known, not checked)
 
     def save(self, folder: Path) -> None:
         np.save(folder / WORD_FILES[0], np.ascontiguousarray(self.ids, dtype=np.int32))
@@ -181,13 +183,21 @@ class SentenceWords:
             offsets = np.load(folder / WORD_FILES[1], mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError):
             return None
-        if not consistent(ids, offsets, sentences, vocabulary):
+        # Types and shapes only: reading every id (30 million at a million chunks) would put the
+        # whole file in memory before the first answer. The ids a question reads are checked in
+        # of(), and the manifest's checksums cover the rest.
+        if not consistent(ids, offsets, sentences, vocabulary, scan=False):
             return None
-        return cls(ids, offsets)
+        return cls(ids, offsets, vocabulary)
 
     def of(self, sentences: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The flat ids and the counts of these sentences (rows), in their order."""
         sentences = np.asarray(sentences, dtype=np.int64)
         first = np.asarray(self.offsets[sentences], dtype=np.int64)
         lengths = np.asarray(self.offsets[sentences + 1], dtype=np.int64) - first
-        return np.asarray(self.ids[span_positions(first, lengths)], dtype=np.int32), lengths
+        if np.any(lengths < 0):
+            raise IndexCorrupt("the stored sentence words are damaged; run `qa build --rebuild`")
+        ids = np.asarray(self.ids[span_positions(first, lengths)], dtype=np.int32)
+        if self.vocabulary and ids.size and (ids.min() < 0 or ids.max() >= self.vocabulary):
+            raise IndexCorrupt("the stored sentence words are damaged; run `qa build --rebuild`")
+        return ids, lengths

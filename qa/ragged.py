@@ -19,8 +19,16 @@ def span_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths) + np.arange(total)
 
 
-def consistent(ids: np.ndarray, offsets: np.ndarray, lists: int, bound: int) -> bool:
-    """Whether loaded files hold ``lists`` lists of int32 ids in ``[0, bound)``, as written."""
+def consistent(ids: np.ndarray, offsets: np.ndarray, lists: int, bound: int, *, scan: bool = True) -> bool:
+    """Whether loaded files hold ``lists`` lists of int32 ids in ``[0, bound)``, as written.
+
+    ``scan=False`` checks types and shapes only, without reading every id and offset.
+    """
+    if not scan:
+        return bool(
+            ids.dtype == np.int32 and offsets.dtype == np.int64 and ids.ndim == 1
+            and offsets.shape == (lists + 1,) and offsets[0] == 0 and offsets[-1] == len(ids)
+        )  # fmt: skip
     return bool(
         ids.dtype == np.int32
         and offsets.dtype == np.int64

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from qa.embedding import get_embedder
+from qa.errors import IndexCorrupt
 from qa.lexicon import Lexicon, words
 
 
@@ -152,4 +153,8 @@ def test_stored_sentence_words_round_trip_and_reject_inconsistent_files(tmp_path
     ids, lengths = loaded.of(np.array([2, 0, 1]))
     assert ids.tolist() == [4, 1, 5, 3, 1] and lengths.tolist() == [3, 2, 0]
     assert SentenceWords.load(tmp_path, sentences=4, vocabulary=6) is None  # another index's
-    assert SentenceWords.load(tmp_path, sentences=3, vocabulary=5) is None  # an id out of range
+    # An id out of range is found when a question reads it, not by reading every id at load.
+    damaged = SentenceWords.load(tmp_path, sentences=3, vocabulary=5)
+    assert damaged.of(np.array([0]))[0].tolist() == [3, 1]
+    with pytest.raises(IndexCorrupt, match="qa build --rebuild"):
+        damaged.of(np.array([2]))
