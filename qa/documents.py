@@ -37,10 +37,6 @@ class FileStat:
     mtime_ns: int
 
 
-def doc_id_of(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()
-
-
 def _is_index_folder(dirnames: list[str], filenames: list[str]) -> bool:
     """Whether a folder holds an index of this tool (a CURRENT pointer and generations)."""
     return "CURRENT" in filenames and any(d.startswith("gen-") for d in dirnames)

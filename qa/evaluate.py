@@ -6,7 +6,7 @@ import json
 import logging
 import statistics
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .engine import Engine, get_engine
@@ -204,7 +204,3 @@ def _check_evidence(gold: list[GoldQuestion], engine: Engine) -> None:
         for e in q.evidence:
             if fold(e) not in corpus:
                 log.warning("gold %s: evidence not found in the corpus: %r", q.id, e[:80])
-
-
-def with_overrides(settings: Settings | None, **changes) -> Settings:
-    return replace(settings or Settings(), **{k: v for k, v in changes.items() if v is not None})
