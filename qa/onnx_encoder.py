@@ -2,9 +2,11 @@
 
 Encoding one question with torch costs 7-12 ms on 2 cores, most of it per-operation overhead of
 a six-layer model on a dozen tokens; ONNX Runtime runs the same graph in about 3 ms. The graph
-is exported once per model from its float32 weights (about a second) into a cache folder and
-checked against torch before use; a process that answers from a current index then never
-imports torch at all, which also shortens a cold start by seconds.
+is exported once per model from its float32 weights (a few seconds) into a cache folder, its
+attention, layer norms and activations fused into single operators by ONNX Runtime's transformer
+optimizer (700 nodes become about 50), and checked against torch before use; a process that
+answers from a current index then never imports torch at all, which also shortens a cold start
+by seconds.
 
 Only models whose sentence-transformers pipeline is a transformer with mean pooling (and
 optional normalization), like the bundled all-MiniLM-L6-v2, are exported; any other model, a
@@ -67,9 +69,13 @@ def _max_length(model_dir: Path) -> int:
         return 256
 
 
+# Part of every export's key: raise it when the export itself changes, so old ones are redone.
+EXPORT_FORMAT = 2  # 2: eager attention, fused by the transformer optimizer
+
+
 def _export_path(model_dir: Path) -> Path:
     """The export of this exact model: keyed by its folder and its weight files' sizes and times."""
-    stamp = [str(model_dir.resolve())]
+    stamp = [str(model_dir.resolve()), f"format {EXPORT_FORMAT}"]
     for p in sorted(model_dir.glob("*")):
         if p.suffix in (".safetensors", ".bin", ".json") and p.is_file():
             st = p.stat()
@@ -78,12 +84,18 @@ def _export_path(model_dir: Path) -> Path:
     return cache_dir() / f"{model_dir.name}-{key}.onnx"
 
 
-def _export(name: str, batch_size: int, path: Path) -> None:
+def _export(name: str, path: Path) -> None:
     """Write the float32 model with mean pooling as an ONNX graph, atomically."""
     import torch
+    from tokenizers import Tokenizer
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
-    model = get_embedder(name, batch_size, "float32").model
-    encoder = model[0].auto_model
+    hf_logging.disable_progress_bar()
+    model_dir = Path(resolve_model(name))
+    # Eager attention exports as plain MatMul/Softmax, the pattern the optimizer fuses; the
+    # default (scaled_dot_product_attention) exports as a graph it cannot.
+    encoder = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
 
     class MeanPooled(torch.nn.Module):
         def __init__(self) -> None:
@@ -98,7 +110,12 @@ def _export(name: str, batch_size: int, path: Path) -> None:
             return (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    sample = model.tokenizer(["a question"], return_tensors="pt")
+    e = Tokenizer.from_file(str(model_dir / "tokenizer.json")).encode("a question")
+    sample = {
+        "input_ids": torch.tensor([e.ids]),
+        "attention_mask": torch.tensor([e.attention_mask]),
+        "token_type_ids": torch.tensor([e.type_ids]),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -116,9 +133,33 @@ def _export(name: str, batch_size: int, path: Path) -> None:
                 opset_version=17,
                 dynamo=False,
             )
+        _fuse(tmp, encoder.config)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _fuse(path: Path, config) -> None:
+    """Fuse attention, layer norms and GELU in place; on failure the plain graph is kept.
+
+    A question's dozen tokens run about a fifth faster fused (fewer, larger kernels). The check
+    against torch in get_query_encoder covers the fused graph like any other.
+    """
+    try:
+        from onnxruntime.transformers import optimizer
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fused = optimizer.optimize_model(
+                str(path),
+                model_type="bert",
+                num_heads=int(config.num_attention_heads),
+                hidden_size=int(config.hidden_size),
+                opt_level=1,
+            )
+        fused.save_model_to_file(str(path))
+    except Exception as exc:  # the plain export still works, only slower
+        log.info("ONNX graph not fused (%s); using the plain export", exc)
 
 
 class OnnxQueryEncoder:
@@ -184,7 +225,7 @@ def get_query_encoder(name: str, batch_size: int = 32, precision: str = "auto") 
         path = _export_path(model_dir)
         with _export_lock:
             if not path.is_file():
-                _export(name, batch_size, path)
+                _export(name, path)
             encoder = OnnxQueryEncoder(name, model_dir, path)
             if not path.with_suffix(".checked").is_file():
                 # Checked once per export against torch: the same vectors or not used at all.

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 import pytest
 
 from qa import onnx_encoder
@@ -43,6 +44,9 @@ def test_the_bundled_model_is_exported_and_matches_torch(fresh_cache):
     assert (got * want).sum(axis=1).min() > 0.9999
     # Alone or batched with texts of other lengths, a text gets the same vector.
     np.testing.assert_allclose(encoder.encode(QUESTIONS[:1])[0], got[0], atol=1e-5)
+    # The graph was fused: one attention operator per layer instead of dozens of small ones.
+    ops = [n.op_type for n in onnx.load(next(fresh_cache.glob("*.onnx"))).graph.node]
+    assert ops.count("Attention") == 6 and len(ops) < 100
 
 
 def test_a_model_that_is_not_mean_pooled_is_left_to_torch(tmp_path):
