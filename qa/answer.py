@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .embedding import Embedder, resolve_model
-from .lexicon import Lexicon, words
+from .lexicon import Lexicon, float32_rows, words
 from .ragged import span_positions
 from .retrieval import Hit
 from .settings import Settings
@@ -129,7 +129,7 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
         return []
     # Every candidate sentence's vector in one gather and one product.
     spans = span_positions(first, counts)
-    all_sims = np.asarray(index.sentence_vectors[spans], dtype=np.float32) @ query.vec
+    all_sims = float32_rows(index.sentence_vectors, spans) @ query.vec
     stored = index.sentence_words
     texts: list[str] = []
     if stored is None or query.answer_types:

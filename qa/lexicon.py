@@ -36,6 +36,19 @@ STOPWORDS = frozenset(
 MATCH_FLOOR = 0.5
 
 
+# float16 bit pattern -> float32 value. numpy converts float16 element by element (about 2 ns
+# each); a lookup in this 256 KB table takes half that, which is a millisecond per question.
+_HALF_TO_FLOAT = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
+
+
+def float32_rows(half: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``half[rows]`` as float32, exactly, for a stored float16 array (memory-mapped or not)."""
+    picked = np.asarray(half[rows])
+    if picked.dtype != np.float16:
+        return picked.astype(np.float32, copy=False)
+    return np.take(_HALF_TO_FLOAT, picked.view(np.uint16))
+
+
 def words_key() -> str:
     """What ``words`` depends on; word counts stored by another definition are counted afresh."""
     digest = hashlib.sha256(" ".join(sorted(STOPWORDS)).encode()).hexdigest()[:12]
@@ -146,7 +159,8 @@ class Lexicon:
         # One gather of word vectors and one product for all texts: a question re-scores
         # dozens of candidate chunks, and a loop per sentence dominated quote selection.
         unique, inverse = np.unique(flat, return_inverse=True)
-        sims = query_vecs @ np.asarray(self.vectors[unique], dtype=np.float32).T
+        # (words x dim) @ (dim x query words): twice as fast as the other way round here.
+        sims = (float32_rows(self.vectors, unique) @ query_vecs.T).T
         has = lengths > 0
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[has]
         best = np.maximum.reduceat(sims[:, inverse], starts, axis=1)  # per query word, per text

@@ -7,7 +7,7 @@ import pytest
 
 from qa.embedding import get_embedder
 from qa.errors import IndexCorrupt
-from qa.lexicon import Lexicon, words
+from qa.lexicon import Lexicon, float32_rows, words
 
 
 def test_words_are_lowercased_content_words() -> None:
@@ -158,3 +158,18 @@ def test_stored_sentence_words_round_trip_and_reject_inconsistent_files(tmp_path
     assert damaged.of(np.array([0]))[0].tolist() == [3, 1]
     with pytest.raises(IndexCorrupt, match="qa build --rebuild"):
         damaged.of(np.array([2]))
+
+
+def test_float32_rows_are_exactly_numpys_conversion(tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    half = (rng.standard_normal((50, 8)) / 10).astype(np.float16)
+    half[0, :6] = [0.0, -0.0, 1e-7, -3e-5, 6e-5, 65504.0]  # zeros, subnormals, the largest value
+    np.save(tmp_path / "v.npy", half)
+    stored = np.load(tmp_path / "v.npy", mmap_mode="r")
+    rows = np.array([0, 7, 7, 49, 3])
+    got = float32_rows(stored, rows)
+    assert got.dtype == np.float32 and got.shape == (5, 8)
+    np.testing.assert_array_equal(got, half[rows].astype(np.float32))
+    assert np.signbit(got[0, 1]) and np.signbit(got[0, 3])
+    full = half.astype(np.float32)  # an array already in float32 is returned as it is
+    np.testing.assert_array_equal(float32_rows(full, rows), full[rows])
