@@ -4,13 +4,13 @@ Encoding one question with torch costs 7-12 ms on 2 cores, most of it per-operat
 a six-layer model on a dozen tokens; ONNX Runtime runs the same graph in about 3 ms. The graph
 is exported once per model from its float32 weights (a few seconds) into a cache folder, its
 attention, layer norms and activations fused into single operators by ONNX Runtime's transformer
-optimizer (700 nodes become about 50), and checked against torch before use; a process that
-answers from a current index then never imports torch at all, which also shortens a cold start
-by seconds.
+optimizer (700 nodes become about 50), made to take several texts packed into one sequence
+(see _fuse), and checked against torch before use; a process that answers from a current index
+then never imports torch at all, which also shortens a cold start by seconds.
 
 Only models whose sentence-transformers pipeline is a transformer with mean pooling (and
 optional normalization), like the bundled all-MiniLM-L6-v2, are exported; any other model, a
-missing onnxruntime or a failed export falls back to the torch embedder.
+missing onnxruntime, a graph that does not fuse or a failed export falls back to the torch embedder.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _max_length(model_dir: Path) -> int:
 
 
 # Part of every export's key: raise it when the export itself changes, so old ones are redone.
-EXPORT_FORMAT = 2  # 2: eager attention, fused by the transformer optimizer
+EXPORT_FORMAT = 3  # 2: fused by the transformer optimizer; 3: takes packed texts
 
 
 def _export_path(model_dir: Path) -> Path:
@@ -140,26 +140,81 @@ def _export(name: str, path: Path) -> None:
 
 
 def _fuse(path: Path, config) -> None:
-    """Fuse attention, layer norms and GELU in place; on failure the plain graph is kept.
+    """Fuse attention, layer norms and GELU in place, then make the graph take packed texts.
 
-    A question's dozen tokens run about a fifth faster fused (fewer, larger kernels). The check
-    against torch in get_query_encoder covers the fused graph like any other.
+    Fused, a question's dozen tokens run about a fifth faster (53 operators instead of 700).
+    Packed, several texts (a question and its unknown words) share one sequence and one run: each
+    attends only to itself (a per-token segment mask given to every attention operator) and
+    counts its positions from 0, so each gets the vectors it would get alone. One run instead of
+    one per length group saves about a millisecond per question with words to look up.
+
+    Raises:
+        ValueError: the graph did not fuse into the expected operators (get_query_encoder then
+            falls back to torch).
     """
-    try:
-        from onnxruntime.transformers import optimizer
+    import onnx
+    from onnx import TensorProto, helper
+    from onnxruntime.transformers import optimizer
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fused = optimizer.optimize_model(
-                str(path),
-                model_type="bert",
-                num_heads=int(config.num_attention_heads),
-                hidden_size=int(config.hidden_size),
-                opt_level=1,
-            )
-        fused.save_model_to_file(str(path))
-    except Exception as exc:  # the plain export still works, only slower
-        log.info("ONNX graph not fused (%s); using the plain export", exc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fused = optimizer.optimize_model(
+            str(path),
+            model_type="bert",
+            num_heads=int(config.num_attention_heads),
+            hidden_size=int(config.hidden_size),
+            opt_level=1,
+        )
+    graph = fused.model.graph
+    embed = [n for n in graph.node if n.op_type == "EmbedLayerNormalization"]
+    attention = [n for n in graph.node if n.op_type == "Attention"]
+    norms = [n for n in graph.node if n.op_type == "SkipLayerNormalization"]
+    layers = int(config.num_hidden_layers)
+    if len(embed) != 1 or len(attention) != layers or len(norms) != 2 * layers:
+        raise ValueError("the graph did not fuse into embedding, attention and layer-norm operators")
+    last = norms[-1].output[0]  # the last layer's token states, which mean pooling averaged
+    graph.input.extend(
+        [
+            helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "tokens"]),
+            helper.make_tensor_value_info("segment_mask", TensorProto.INT64, ["batch", "tokens", "tokens"]),
+        ]
+    )
+    graph.node.insert(
+        0, helper.make_node("Cast", ["position_ids"], ["position_ids_int32"], to=TensorProto.INT32)
+    )
+    graph.node.insert(
+        0, helper.make_node("Cast", ["segment_mask"], ["segment_mask_int32"], to=TensorProto.INT32)
+    )
+    inputs = list(embed[0].input) + [""] * (9 - len(embed[0].input))
+    inputs[7], inputs[8] = "", "position_ids_int32"  # no padding mask; positions per text
+    del embed[0].input[:]
+    embed[0].input.extend(inputs)
+    for node in attention:
+        node.input[3] = "segment_mask_int32"  # (batch, tokens, tokens): 1 where a token may look
+    del graph.output[:]
+    graph.output.append(
+        helper.make_tensor_value_info(last, TensorProto.FLOAT, ["batch", "tokens", int(config.hidden_size)])
+    )
+    # Drop what no longer leads to the output (pooling, the padding mask and its input).
+    needed = {last}
+    kept = []
+    for node in reversed(list(graph.node)):
+        if any(o in needed for o in node.output):
+            kept.append(node)
+            needed.update(i for i in node.input if i)
+    del graph.node[:]
+    graph.node.extend(reversed(kept))
+    for field in (graph.input, graph.initializer):
+        keep = [x for x in field if x.name in needed]
+        del field[:]
+        field.extend(keep)
+    onnx.save(fused.model, str(path))
+
+
+# Texts share rows of up to this many tokens (attention grows with the square of a row), and
+# up to this many rows run at once.
+PACK_TOKENS = 128
+PACK_ROWS = 32
 
 
 class OnnxQueryEncoder:
@@ -177,36 +232,56 @@ class OnnxQueryEncoder:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        self.dim = int(self.encode(["dimension"]).shape[1])
+        self.dim = int(self.session.get_outputs()[0].shape[-1])  # (batch, tokens, dim)
 
     def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         encoded = self.tokenizer.encode_batch(list(texts))
-        out: list[np.ndarray | None] = [None] * len(texts)
-        # Texts of about the same length run together: a question padded to its words' length
-        # costs nothing, words padded to the question's would double the work.
-        order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
-        while order:
-            shortest = len(encoded[order[0]].ids)
-            group = [i for i in order if len(encoded[i].ids) <= 2 * shortest]
-            order = order[len(group) :]
-            width = max(len(encoded[i].ids) for i in group)
-            feeds = {
-                name: np.zeros((len(group), width), dtype=np.int64)
-                for name in ("input_ids", "attention_mask", "token_type_ids")
-            }
-            for row, i in enumerate(group):
-                e = encoded[i]
-                feeds["input_ids"][row, : len(e.ids)] = e.ids
-                feeds["attention_mask"][row, : len(e.ids)] = e.attention_mask
-                feeds["token_type_ids"][row, : len(e.ids)] = e.type_ids
-            vecs = self.session.run(None, feeds)[0]
-            for row, i in enumerate(group):
-                out[i] = vecs[row]
-        vecs = np.asarray(out, dtype=np.float32)
-        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-        return vecs
+        lengths = [len(e.ids) for e in encoded]
+        # Longest first, each text into the first row with room for it (a text longer than a
+        # row gets one of its own).
+        rows: list[list[int]] = []
+        room: list[int] = []
+        for i in sorted(range(len(texts)), key=lambda i: -lengths[i]):
+            r = next((r for r, left in enumerate(room) if lengths[i] <= left), len(rows))
+            if r == len(rows):
+                rows.append([])
+                room.append(PACK_TOKENS)
+            rows[r].append(i)
+            room[r] -= lengths[i]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for first in range(0, len(rows), PACK_ROWS):
+            self._run(encoded, lengths, rows[first : first + PACK_ROWS], out)
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def _run(self, encoded: list, lengths: list[int], rows: list[list[int]], out: np.ndarray) -> None:
+        """One run over rows of packed texts; each text's mean token state goes to out[text]."""
+        shape = (len(rows), max(sum(lengths[i] for i in row) for row in rows))
+        ids, types, positions = (np.zeros(shape, dtype=np.int64) for _ in range(3))
+        segment = np.full(shape, -1, dtype=np.int64)  # padding: its own segment, never looked at
+        for r, row in enumerate(rows):
+            at = 0
+            for i in row:
+                n = lengths[i]
+                ids[r, at : at + n] = encoded[i].ids
+                types[r, at : at + n] = encoded[i].type_ids
+                positions[r, at : at + n] = np.arange(n)
+                segment[r, at : at + n] = i
+                at += n
+        feeds = {
+            "input_ids": ids,
+            "token_type_ids": types,
+            "position_ids": positions,
+            "segment_mask": (segment[:, :, None] == segment[:, None, :]).astype(np.int64),
+        }
+        states = self.session.run(None, feeds)[0]
+        for r, row in enumerate(rows):
+            at = 0
+            for i in row:
+                out[i] = states[r, at : at + lengths[i]].mean(axis=0)
+                at += lengths[i]
 
 
 _export_lock = threading.Lock()

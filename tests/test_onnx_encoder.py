@@ -86,3 +86,17 @@ def test_answering_from_a_current_index_never_imports_torch(tmp_path, seed_path,
     assert first.stdout.split() == ["True", "True", "True"]  # built the index and the export
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert second.stdout.split() == ["True", "False", "True"]
+
+
+def test_packed_texts_get_the_vectors_they_get_alone(fresh_cache, monkeypatch):
+    encoder = onnx_encoder.get_query_encoder(BUNDLED_MODEL)
+    assert isinstance(encoder, onnx_encoder.OnnxQueryEncoder)
+    long = " ".join(["the platform served customers in every industry"] * 60)  # past the model's limit
+    words = ["revenue", "carmakers", "a", "tally", "backdrop", "2026", "Qwen"] * 6
+    texts = [QUESTIONS[0], long, *words, QUESTIONS[1]]
+    monkeypatch.setattr(onnx_encoder, "PACK_ROWS", 2)  # several runs, not just several rows
+    together = encoder.encode(texts)
+    alone = np.concatenate([encoder.encode([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=2e-5)
+    want = get_embedder(BUNDLED_MODEL, 32, "float32").encode([long, "carmakers"])
+    assert (together[[1, 3]] * want).sum(axis=1).min() > 0.9999
