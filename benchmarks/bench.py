@@ -664,7 +664,7 @@ def w_recall(a: dict) -> dict:
     import numpy as np
 
     from qa.embedding import get_embedder
-    from qa.vectors import HNSW_DEFAULTS, IndexSpec, make_index, recall_at_k
+    from qa.vectors import AUTO_FLAT_MAX, IndexSpec, choose, make_index, recall_at_k
 
     queries = json.loads(Path(a["queries"]).read_text())[: a["n"]]
     qv = get_embedder().encode(queries)
@@ -680,7 +680,7 @@ def w_recall(a: dict) -> dict:
     exact = faiss.IndexFlatIP(pool.shape[1])
     exact.add(pool)
     _, truth = exact.search(qv, 10)
-    spec = IndexSpec("hnsw", dict(HNSW_DEFAULTS), "hnsw")
+    spec = choose(AUTO_FLAT_MAX + 1, "auto")  # the approximate index auto builds for a large corpus
     _, approx = make_index(pool, spec).search(qv, 10)
     out["real"] = {"vectors": len(pool), "recall": recall_at_k(truth, approx), "spec": spec.to_dict()}
     for index_dir in a["derived"]:

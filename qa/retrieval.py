@@ -265,7 +265,7 @@ class Retriever:
         whole file into memory next to the index's copy.
         """
         findex = self.index.faiss_index
-        if self.index.manifest.get("faiss", {}).get("kind", "flat") in ("flat", "hnsw"):
+        if self.index.manifest.get("faiss", {}).get("kind", "flat") in ("flat", "hnsw", "hnsw_fp16"):
             try:
                 return findex.reconstruct_batch(np.asarray(rows, dtype=np.int64))
             except RuntimeError:  # pragma: no cover - an index type without reconstruction

@@ -15,12 +15,12 @@ def _unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def test_auto_is_exact_up_to_the_threshold_then_hnsw(monkeypatch):
+def test_auto_is_exact_up_to_the_threshold_then_hnsw_over_float16_vectors(monkeypatch):
     monkeypatch.delenv(vectors.ENV, raising=False)
     assert choose(10).kind == "flat"
     assert choose(AUTO_FLAT_MAX).kind == "flat"
     big = choose(AUTO_FLAT_MAX + 1)
-    assert big.kind == "hnsw" and big.params == HNSW_DEFAULTS and big.requested == "auto"
+    assert big.kind == "hnsw_fp16" and big.params == HNSW_DEFAULTS and big.requested == "auto"
 
 
 def test_override_by_argument_beats_environment(monkeypatch):
@@ -44,7 +44,7 @@ def test_spec_round_trips_through_the_manifest_and_old_manifests_read_as_flat():
     assert IndexSpec.from_manifest(None).kind == "flat"
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_sq8"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_fp16", "hnsw_sq8"])
 def test_index_finds_each_vector_first_and_matches_exact_search(kind):
     data = _unit(500)
     index = make_index(data, choose(len(data), kind))
