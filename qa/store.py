@@ -8,7 +8,8 @@ Layout::
         manifest.json  format, settings, model and dimension, documents, file checksums
         chunks/        the chunk table, in columns (qa/chunktable.py): row i describes vector i
         vectors.npy    chunk vectors (float32), also the cache that spares re-embedding
-        sentences.npy  sentence vectors (float16), row order = chunk order, then sentence order
+        sentences.npy  sentence vectors (float16), row order = chunk order, then sentence order;
+                       read row by row on demand (qa/rowfile.py), not memory-mapped
         faiss.index    the vector search index
         bm25/          the keyword index (bm25s, no pickle)
         lexicon.txt    the vocabulary, one word a line
@@ -51,6 +52,7 @@ from . import chunktable
 from .chunktable import ChunkHashes, ChunkTable
 from .errors import IndexCorrupt, IndexMismatch, IndexWriteError, QAError
 from .lexicon import WORD_FILES, Lexicon, SentenceWords
+from .rowfile import RowFile
 from .types import Chunk
 from .vectors import IndexSpec, make_index, tune
 
@@ -78,7 +80,7 @@ class StoredIndex:
     chunks: ChunkTable  # a read-only Sequence[Chunk], rows built on access
     chunk_hashes: ChunkHashes  # a read-only Sequence[str]
     vectors: np.ndarray  # (n_chunks, dim) float32
-    sentence_vectors: np.ndarray  # (n_sentences, dim) float16
+    sentence_vectors: np.ndarray | RowFile  # (n_sentences, dim) float16; loaded: read on demand
     sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i]:offsets[i+1]
     faiss_index: Any
     bm25: Any
@@ -409,7 +411,7 @@ def load(index_dir: str | Path, *, generation: str | None = None) -> StoredIndex
     try:
         chunks = ChunkTable(gen / chunktable.FOLDER)
         vectors = np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        sent_vectors = np.load(gen / "sentences.npy", mmap_mode="r", allow_pickle=False)
+        sent_vectors = RowFile(gen / "sentences.npy")  # sampled sparsely: read, not mapped
         findex = faiss.read_index(str(gen / "faiss.index"))
         tune(findex, IndexSpec.from_manifest(manifest.get("faiss")))
         bm25 = bm25s.BM25.load(str(gen / "bm25"), mmap=True, allow_pickle=False)
@@ -435,7 +437,9 @@ def load(index_dir: str | Path, *, generation: str | None = None) -> StoredIndex
     )
 
 
-def _check_dimensions(gen: Path, manifest: dict[str, Any], arrays: list[np.ndarray], faiss_dim: int) -> None:
+def _check_dimensions(
+    gen: Path, manifest: dict[str, Any], arrays: list[np.ndarray | RowFile], faiss_dim: int
+) -> None:
     """Every vector file and the FAISS index have the dimension of the manifest's model.
 
     A manifest taken from an index of another model would otherwise load, and the first

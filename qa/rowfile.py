@@ -1,0 +1,110 @@
+"""Rows of a stored .npy array read on demand with ``pread``, for arrays a question samples sparsely.
+
+A question reads the sentence vectors of its ~60 candidate chunks: a few hundred rows scattered
+over a file of hundreds of MB at 100k chunks. Memory-mapped, every read faulted in its
+neighbourhood as well (read-ahead and fault-around), and after a few hundred questions the whole
+file counted as the process's resident memory. Read with ``pread``, the rows come from the
+kernel's page cache (shared, and dropped under memory pressure) into a small array, with one
+system call per run of consecutive rows: about 0.1 ms per question either way.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from pathlib import Path
+
+import numpy as np
+
+# A request for more than this share of the rows reads the whole array in one go.
+WHOLE_FILE_SHARE = 0.25
+
+
+class RowFile:
+    """A read-only, C-ordered .npy array indexed along its first axis without mapping it.
+
+    Supports what callers do with the arrays it stands in for: ``len``, ``shape``, ``dtype``,
+    ``ndim``, indexing with an int, a slice or an integer array, and ``np.asarray``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        with open(self.path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            self._offset = f.tell()
+            size = os.fstat(f.fileno()).st_size
+        if fortran or dtype.hasobject or not shape:
+            raise ValueError(f"{self.path.name} is not a C-ordered numeric array")
+        self.shape: tuple[int, ...] = tuple(shape)
+        self.dtype = dtype
+        self.ndim = len(shape)
+        self._row_shape = self.shape[1:]
+        self._row_bytes = dtype.itemsize * int(np.prod(self._row_shape, dtype=np.int64))
+        if size != self._offset + self._row_bytes * self.shape[0]:
+            raise ValueError(f"{self.path.name} is {size} bytes, not what its header says")
+        self._fd = os.open(self.path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+        self._lock = threading.Lock()  # only for the whole-array copy below
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, (int, np.integer)):
+            row = int(key) + (len(self) if key < 0 else 0)
+            if not 0 <= row < len(self):
+                raise IndexError(f"row {key} out of range for {len(self)} rows")
+            return self._read(np.array([row], dtype=np.int64))[0]
+        if isinstance(key, slice):
+            return self._read(np.arange(*key.indices(len(self)), dtype=np.int64))
+        rows = np.asarray(key)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        shape = rows.shape
+        rows = rows.astype(np.int64, copy=False).ravel()
+        if rows.size and (rows.min() < -len(self) or rows.max() >= len(self)):
+            raise IndexError(f"rows out of range for {len(self)} rows")
+        rows = np.where(rows < 0, rows + len(self), rows)
+        return self._read(rows).reshape(shape + self._row_shape)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = self._whole()
+        return whole if dtype is None else whole.astype(dtype, copy=False)
+
+    def _whole(self) -> np.ndarray:
+        with self._lock:
+            out = np.empty(self.shape, dtype=self.dtype)
+            if out.nbytes:
+                _pread_into(self._fd, memoryview(out.reshape(-1).view(np.uint8)), self._offset)
+            return out
+
+    def _read(self, rows: np.ndarray) -> np.ndarray:
+        if rows.size > WHOLE_FILE_SHARE * len(self):
+            return self._whole()[rows]
+        out = np.empty((rows.size, *self._row_shape), dtype=self.dtype)
+        if not rows.size:
+            return out
+        raw = memoryview(out.reshape(-1).view(np.uint8))
+        # Runs of consecutive rows (a chunk's sentences are stored together): one read each.
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        starts = np.concatenate([[0], breaks]).tolist()
+        ends = np.concatenate([breaks, [rows.size]]).tolist()
+        first_rows = rows[starts].tolist()
+        rb = self._row_bytes
+        for lo, hi, row in zip(starts, ends, first_rows, strict=True):
+            _pread_into(self._fd, raw[lo * rb : hi * rb], self._offset + row * rb)
+        return out
+
+
+def _pread_into(fd: int, buffer: memoryview, offset: int) -> None:
+    """Fill ``buffer`` from ``offset`` of the file; a short read means the file shrank."""
+    while len(buffer):
+        n = os.preadv(fd, [buffer], offset)
+        if n <= 0:
+            raise OSError(f"unexpected end of file at byte {offset}")
+        buffer, offset = buffer[n:], offset + n

@@ -1,0 +1,72 @@
+"""RowFile: rows of a stored array read on demand are the rows np.load gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.rowfile import RowFile
+
+
+@pytest.fixture
+def stored(tmp_path):
+    data = np.random.default_rng(0).standard_normal((200, 6)).astype(np.float16)
+    np.save(tmp_path / "a.npy", data)
+    return data, RowFile(tmp_path / "a.npy")
+
+
+def test_shape_and_type_are_the_files(stored):
+    data, rows = stored
+    assert len(rows) == 200 and rows.shape == (200, 6) and rows.ndim == 2 and rows.dtype == np.float16
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        0,
+        -1,
+        np.int64(57),
+        slice(10, 20),
+        slice(None, None, 7),
+        np.array([3, 4, 5, 9, 9, 2, 150, 151]),  # runs, a repeat, out of order
+        np.array([], dtype=np.int64),
+        np.array([-1, -200]),
+        np.arange(200)[::-1],  # more than a quarter of the rows: one whole read
+        np.arange(200) % 3 == 0,
+        np.array([[1, 2], [3, 4]]),
+    ],
+)
+def test_indexing_gives_what_numpy_gives(stored, key):
+    data, rows = stored
+    got = rows[key]
+    assert isinstance(got, np.ndarray) and got.dtype == np.float16
+    np.testing.assert_array_equal(got, data[key])
+
+
+def test_as_an_array_it_is_the_whole_file(stored):
+    data, rows = stored
+    np.testing.assert_array_equal(np.asarray(rows), data)
+    assert np.asarray(rows, dtype=np.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize("key", [200, -201, np.array([0, 200])])
+def test_rows_out_of_range_raise_index_error(stored, key):
+    with pytest.raises(IndexError):
+        stored[1][key]
+
+
+def test_a_file_shorter_or_longer_than_its_header_is_refused(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((10, 4), dtype=np.float32))
+    raw = (tmp_path / "a.npy").read_bytes()
+    (tmp_path / "a.npy").write_bytes(raw[:-4])
+    with pytest.raises(ValueError, match="not what its header says"):
+        RowFile(tmp_path / "a.npy")
+    (tmp_path / "a.npy").write_bytes(raw + b"\0" * 4)
+    with pytest.raises(ValueError, match="not what its header says"):
+        RowFile(tmp_path / "a.npy")
+
+
+def test_object_and_fortran_arrays_are_refused(tmp_path):
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.zeros((4, 3))))
+    with pytest.raises(ValueError, match="C-ordered"):
+        RowFile(tmp_path / "f.npy")
