@@ -1246,7 +1246,8 @@ def render(results: dict) -> str:
         real = rec.get("real")
         if real:
             notes.append(
-                f"HNSW (M={real['spec']['params']['M']}, efSearch={real['spec']['params']['efSearch']}) on "
+                f"{real['spec']['kind']} (M={real['spec']['params']['M']}, "
+                f"efSearch={real['spec']['params']['efSearch']}) on "
                 f"{real['vectors']:,} real vectors: recall@10 {real['recall']:.3f}"
             )
         for key, v in rec.items():
