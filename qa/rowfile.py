@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-# A request for more than this share of the rows reads the whole array in one go.
+# A request of more than this many separate runs of rows that also covers more than this share
+# of the file reads the whole array in one go (fewer system calls, one temporary copy).
+WHOLE_FILE_RUNS = 4096
 WHOLE_FILE_SHARE = 0.25
 
 
@@ -84,14 +86,14 @@ class RowFile:
             return out
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
-        if rows.size > WHOLE_FILE_SHARE * len(self):
-            return self._whole()[rows]
         out = np.empty((rows.size, *self._row_shape), dtype=self.dtype)
         if not rows.size:
             return out
-        raw = memoryview(out.reshape(-1).view(np.uint8))
         # Runs of consecutive rows (a chunk's sentences are stored together): one read each.
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        if len(breaks) >= WHOLE_FILE_RUNS and rows.size > WHOLE_FILE_SHARE * len(self):
+            return self._whole()[rows]
+        raw = memoryview(out.reshape(-1).view(np.uint8))
         starts = np.concatenate([[0], breaks]).tolist()
         ends = np.concatenate([breaks, [rows.size]]).tolist()
         first_rows = rows[starts].tolist()

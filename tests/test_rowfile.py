@@ -31,7 +31,7 @@ def test_shape_and_type_are_the_files(stored):
         np.array([3, 4, 5, 9, 9, 2, 150, 151]),  # runs, a repeat, out of order
         np.array([], dtype=np.int64),
         np.array([-1, -200]),
-        np.arange(200)[::-1],  # more than a quarter of the rows: one whole read
+        np.arange(200)[::-1],  # a run per row
         np.arange(200) % 3 == 0,
         np.array([[1, 2], [3, 4]]),
     ],
@@ -70,3 +70,15 @@ def test_object_and_fortran_arrays_are_refused(tmp_path):
     np.save(tmp_path / "f.npy", np.asfortranarray(np.zeros((4, 3))))
     with pytest.raises(ValueError, match="C-ordered"):
         RowFile(tmp_path / "f.npy")
+
+
+def test_many_scattered_rows_are_read_in_one_go(stored, monkeypatch):
+    data, rows = stored
+    monkeypatch.setattr("qa.rowfile.WHOLE_FILE_RUNS", 10)
+    whole = []
+    monkeypatch.setattr(RowFile, "_whole", lambda self: whole.append(1) or data.copy())
+    key = np.arange(0, 200, 2)[::-1]  # 100 runs of one row, half the file
+    np.testing.assert_array_equal(rows[key], data[key])
+    assert whole == [1]
+    np.testing.assert_array_equal(rows[np.arange(5, 150)], data[5:150])  # one long run: read as it is
+    assert whole == [1]
