@@ -106,7 +106,12 @@ class RowFile:
 def _pread_into(fd: int, buffer: memoryview, offset: int) -> None:
     """Fill ``buffer`` from ``offset`` of the file; a short read means the file shrank."""
     while len(buffer):
-        n = os.preadv(fd, [buffer], offset)
+        if hasattr(os, "preadv"):  # straight into the buffer
+            n = os.preadv(fd, [buffer], offset)
+        else:  # pragma: no cover - platforms without preadv
+            data = os.pread(fd, len(buffer), offset)
+            n = len(data)
+            buffer[:n] = data
         if n <= 0:
             raise OSError(f"unexpected end of file at byte {offset}")
         buffer, offset = buffer[n:], offset + n
