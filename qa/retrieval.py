@@ -11,6 +11,7 @@ import numpy as np
 from .ragged import consistent, span_positions
 from .settings import Settings
 from .store import StoredIndex
+from .vectors import IndexSpec
 
 # Single characters count as tokens so "5G", "x 2" or "Q3" keep their digits.
 _TOKEN_PATTERN = r"(?u)\b\w+\b"
@@ -265,7 +266,8 @@ class Retriever:
         whole file into memory next to the index's copy.
         """
         findex = self.index.faiss_index
-        if self.index.manifest.get("faiss", {}).get("kind", "flat") in ("flat", "hnsw", "hnsw_fp16"):
+        # Manifests from before index kinds recorded "Flat" as a plain string: from_manifest reads both.
+        if IndexSpec.from_manifest(self.index.manifest.get("faiss")).kind in ("flat", "hnsw", "hnsw_fp16"):
             try:
                 return findex.reconstruct_batch(np.asarray(rows, dtype=np.int64))
             except RuntimeError:  # pragma: no cover - an index type without reconstruction

@@ -105,3 +105,23 @@ def test_token_ids_round_trip_and_damage_is_refused(tmp_path) -> None:
     assert TokenIds.load(tmp_path, len(TEXTS)) is None  # ids beyond the vocabulary
     (tmp_path / TOKEN_FILES[0]).unlink()
     assert TokenIds.load(tmp_path, len(TEXTS)) is None
+
+
+@pytest.mark.parametrize("recorded", ["Flat", {"kind": "flat", "params": {}, "requested": "auto"}])
+def test_chunk_vectors_are_read_back_whatever_the_manifest_records(tmp_path, recorded) -> None:
+    """Keyword-only hits need their chunk vectors; old manifests record the index as "Flat"."""
+    from qa import store
+    from qa.indexer import build_index
+    from qa.retrieval import Retriever
+    from qa.settings import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i, text in enumerate(TEXTS[:5]):
+        (docs / f"d{i}.txt").write_text(text.replace("\n", "\n\n"), encoding="utf-8")
+    build_index(docs, tmp_path / "index", progress=False)
+    index = store.load(tmp_path / "index")
+    index.manifest["faiss"] = recorded
+    rows = [0, 2, 3]
+    got = Retriever(index, Settings())._vectors(rows)
+    np.testing.assert_allclose(got, np.asarray(index.vectors)[rows], atol=1e-6)
