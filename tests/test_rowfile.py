@@ -70,6 +70,10 @@ def test_object_and_fortran_arrays_are_refused(tmp_path):
     np.save(tmp_path / "f.npy", np.asfortranarray(np.zeros((4, 3))))
     with pytest.raises(ValueError, match="C-ordered"):
         RowFile(tmp_path / "f.npy")
+    # An array of objects would need unpickling: never read.
+    np.save(tmp_path / "o.npy", np.array([[{"a": 1}]], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="numeric"):
+        RowFile(tmp_path / "o.npy")
 
 
 def test_many_scattered_rows_are_read_in_one_go(stored, monkeypatch):
