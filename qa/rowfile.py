@@ -11,7 +11,6 @@ system call per run of consecutive rows: about 0.1 ms per question either way.
 from __future__ import annotations
 
 import os
-import threading
 import weakref
 from pathlib import Path
 
@@ -51,7 +50,6 @@ class RowFile:
             raise ValueError(f"{self.path.name} is {size} bytes, not what its header says")
         self._fd = os.open(self.path, os.O_RDONLY)
         weakref.finalize(self, os.close, self._fd)
-        self._lock = threading.Lock()  # only for the whole-array copy below
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -79,11 +77,10 @@ class RowFile:
         return whole if dtype is None else whole.astype(dtype, copy=False)
 
     def _whole(self) -> np.ndarray:
-        with self._lock:
-            out = np.empty(self.shape, dtype=self.dtype)
-            if out.nbytes:
-                _pread_into(self._fd, memoryview(out.reshape(-1).view(np.uint8)), self._offset)
-            return out
+        out = np.empty(self.shape, dtype=self.dtype)
+        if out.nbytes:
+            _pread_into(self._fd, memoryview(out.reshape(-1).view(np.uint8)), self._offset)
+        return out
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
         out = np.empty((rows.size, *self._row_shape), dtype=self.dtype)
