@@ -51,7 +51,7 @@ class EvalReport:
         return [
             r
             for r in self.results
-            if (r.gold.answerable and (r.first_relevant != 0 or not r.answer.found))
+            if (r.gold.answerable and (r.first_relevant != 0 or not r.answer.found or not r.highlight_ok))
             or (not r.gold.answerable and r.answer.found)
         ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from .evaluate import EvalReport, evaluate
+from .evaluate import EvalReport, QuestionResult, evaluate
 from .settings import Settings
 
 GOLD_COLUMNS = [
@@ -41,6 +41,19 @@ def table(rows: list[tuple[str, dict[str, float]]], columns) -> str:
     return "\n".join([line(head), sep, *(line(r) for r in body)])
 
 
+def miss_reason(r: QuestionResult) -> str:
+    """Why a question counts as missed, with ranks counted from 1 as a reader counts them."""
+    if not r.gold.answerable:
+        return "answered, should abstain"
+    if r.first_relevant is None:
+        return "no quote holds the evidence"
+    if r.first_relevant > 0:
+        return f"evidence first at rank {r.first_relevant + 1}"
+    if not r.answer.found:
+        return "abstained"
+    return "evidence at rank 1, highlight elsewhere"
+
+
 def print_misses(report: EvalReport, limit: int) -> None:
     misses = report.misses
     if not misses or limit <= 0:
@@ -48,16 +61,7 @@ def print_misses(report: EvalReport, limit: int) -> None:
     print(f"\n{len(misses)} questions missed (showing {min(limit, len(misses))}):")
     for r in misses[:limit]:
         g = r.gold
-        why = (
-            "answered, should abstain"
-            if not g.answerable
-            else (
-                "abstained"
-                if not r.answer.found and r.first_relevant == 0
-                else f"first relevant at {r.first_relevant}"
-            )
-        )
-        print(f"- {g.id} [{why}] {g.question}")
+        print(f"- {g.id} [{miss_reason(r)}] {g.question}")
         if g.evidence:
             print(f"    expected: {g.evidence[0][:100]!r}")
         for p in r.answer.passages[:2]:

@@ -86,6 +86,38 @@ def test_false_abstention_and_answered_unanswerable_are_counted() -> None:
     assert m["abstained"] == 0.0
 
 
+def test_misses_say_why_with_ranks_counted_from_one() -> None:
+    from qa.evaluate import EvalReport
+    from qa.report import miss_reason
+
+    q = GoldQuestion("q", "How many customers?", ("290,000",), True)
+    u = GoldQuestion("u", "Who won the World Cup?", (), False)
+    hit = "Qwen has 290,000 customers."
+    results = {
+        "second": _result(q, ["Something else.", hit]),
+        "absent": _result(q, ["Something else."]),
+        "abstained": _result(q, [hit], found=False),
+        "highlight": _judge_with_highlight(q, "Other words first. " + hit, (0, 19)),
+        "answered": _result(u, ["Something else."]),
+        "right": _result(q, [hit]),
+    }
+    assert {k: miss_reason(r) for k, r in results.items() if k != "right"} == {
+        "second": "evidence first at rank 2",
+        "absent": "no quote holds the evidence",
+        "abstained": "abstained",
+        "highlight": "evidence at rank 1, highlight elsewhere",
+        "answered": "answered, should abstain",
+    }
+    report = EvalReport("default", {}, list(results.values()))
+    assert [r.gold.id for r in report.misses] == ["q"] * 4 + ["u"]  # every one but "right"
+
+
+def _judge_with_highlight(gold: GoldQuestion, text: str, highlight: tuple[int, int]) -> QuestionResult:
+    from qa.evaluate import _judge
+
+    return _judge(gold, Answer(gold.question, True, [_passage(text, highlight)]), 0.01)
+
+
 def test_bundled_gold_set_is_well_formed() -> None:
     gold = load_gold(GOLD)
     text = (ROOT / "seeds" / "alibaba-qwen-platform.txt").read_text(encoding="utf-8")
