@@ -11,7 +11,7 @@ import numpy as np
 from .ragged import consistent, span_positions
 from .settings import Settings
 from .store import StoredIndex
-from .vectors import IndexSpec
+from .vectors import KEEPS_VECTORS, IndexSpec
 
 # Single characters count as tokens so "5G", "x 2" or "Q3" keep their digits.
 _TOKEN_PATTERN = r"(?u)\b\w+\b"
@@ -260,14 +260,15 @@ class Retriever:
         return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
 
     def _vectors(self, rows: list[int]) -> np.ndarray:
-        """Chunk vectors by row: from the FAISS index's own copy when it keeps them exactly.
+        """Chunk vectors by row: from the FAISS index's own copy when it keeps one (float16 copies
+        are within about 1e-4 of the stored float32 vectors).
 
         Reading them from ``vectors.npy`` instead would, question after question, page the
         whole file into memory next to the index's copy.
         """
         findex = self.index.faiss_index
         # Manifests from before index kinds recorded "Flat" as a plain string: from_manifest reads both.
-        if IndexSpec.from_manifest(self.index.manifest.get("faiss")).kind in ("flat", "hnsw", "hnsw_fp16"):
+        if IndexSpec.from_manifest(self.index.manifest.get("faiss")).kind in KEEPS_VECTORS:
             try:
                 return findex.reconstruct_batch(np.asarray(rows, dtype=np.int64))
             except RuntimeError:  # pragma: no cover - an index type without reconstruction

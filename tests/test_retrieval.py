@@ -107,8 +107,15 @@ def test_token_ids_round_trip_and_damage_is_refused(tmp_path) -> None:
     assert TokenIds.load(tmp_path, len(TEXTS)) is None
 
 
-@pytest.mark.parametrize("recorded", ["Flat", {"kind": "flat", "params": {}, "requested": "auto"}])
-def test_chunk_vectors_are_read_back_whatever_the_manifest_records(tmp_path, recorded) -> None:
+@pytest.mark.parametrize(
+    "built, recorded, atol",
+    [
+        ("flat", "Flat", 1e-6),
+        ("flat", {"kind": "flat", "params": {}, "requested": "auto"}, 1e-6),
+        ("auto", None, 1e-3),  # float16 copies (flat_fp16)
+    ],
+)
+def test_chunk_vectors_are_read_back_whatever_the_manifest_records(tmp_path, built, recorded, atol) -> None:
     """Keyword-only hits need their chunk vectors; old manifests record the index as "Flat"."""
     from qa import store
     from qa.indexer import build_index
@@ -119,9 +126,12 @@ def test_chunk_vectors_are_read_back_whatever_the_manifest_records(tmp_path, rec
     docs.mkdir()
     for i, text in enumerate(TEXTS[:5]):
         (docs / f"d{i}.txt").write_text(text.replace("\n", "\n\n"), encoding="utf-8")
-    build_index(docs, tmp_path / "index", progress=False)
+    build_index(docs, tmp_path / "index", progress=False, vector_index=built)
     index = store.load(tmp_path / "index")
-    index.manifest["faiss"] = recorded
+    if recorded is not None:
+        index.manifest["faiss"] = recorded
+    else:
+        assert index.manifest["faiss"]["kind"] == "flat_fp16"
     rows = [0, 2, 3]
     got = Retriever(index, Settings())._vectors(rows)
-    np.testing.assert_allclose(got, np.asarray(index.vectors)[rows], atol=1e-6)
+    np.testing.assert_allclose(got, np.asarray(index.vectors)[rows], atol=atol)

@@ -17,8 +17,8 @@ def _unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
 
 def test_auto_is_exact_up_to_the_threshold_then_hnsw_over_float16_vectors(monkeypatch):
     monkeypatch.delenv(vectors.ENV, raising=False)
-    assert choose(10).kind == "flat"
-    assert choose(AUTO_FLAT_MAX).kind == "flat"
+    assert choose(10).kind == "flat_fp16"
+    assert choose(AUTO_FLAT_MAX).kind == "flat_fp16"
     big = choose(AUTO_FLAT_MAX + 1)
     assert big.kind == "hnsw_fp16" and big.params == HNSW_DEFAULTS and big.requested == "auto"
 
@@ -44,7 +44,7 @@ def test_spec_round_trips_through_the_manifest_and_old_manifests_read_as_flat():
     assert IndexSpec.from_manifest(None).kind == "flat"
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_fp16", "hnsw_sq8"])
+@pytest.mark.parametrize("kind", ["flat", "flat_fp16", "hnsw", "hnsw_fp16", "hnsw_sq8"])
 def test_index_finds_each_vector_first_and_matches_exact_search(kind):
     data = _unit(500)
     index = make_index(data, choose(len(data), kind))
@@ -54,6 +54,18 @@ def test_index_finds_each_vector_first_and_matches_exact_search(kind):
     exact = make_index(data, IndexSpec("flat"))
     queries = _unit(40, seed=1)
     assert recall_at_k(exact.search(queries, 10)[1], index.search(queries, 10)[1]) >= 0.95
+
+
+def test_flat_fp16_scores_and_read_back_vectors_stay_within_float16_rounding():
+    data = _unit(300, dim=384)
+    queries = _unit(20, dim=384, seed=2)
+    exact_scores, exact_rows = make_index(data, IndexSpec("flat")).search(queries, 10)
+    half = make_index(data, IndexSpec("flat_fp16"))
+    scores, rows = half.search(queries, 10)
+    assert np.array_equal(rows, exact_rows)
+    assert np.abs(scores - exact_scores).max() < 1e-3
+    assert "flat_fp16" in vectors.KEEPS_VECTORS
+    assert np.abs(half.reconstruct_batch(np.arange(5)) - data[:5]).max() < 1e-3
 
 
 def test_hnsw_search_parameters_survive_a_write_and_read(tmp_path):
