@@ -476,7 +476,9 @@ def w_derive(a: dict) -> dict:
     for r, c in enumerate(base_chunks):
         ids = [base.lexicon.ids[w] for w in set(words(c.embed_text)) if w in base.lexicon.ids]
         df[ids] += counts[r]
-    lexicon = Lexicon(base.lexicon.vocab, np.asarray(base.lexicon.vectors), df.astype(np.int32), n)
+    lexicon = Lexicon(
+        base.lexicon.vocab, np.asarray(base.lexicon.vectors), df.astype(np.int32), n, base.lexicon.scales
+    )
 
     # Not "tokenizers": the derived index stores no BM25 tokens for a later build to reuse.
     manifest = {k: v for k, v in base.manifest.items() if k not in ("files", "tokenizers")}

@@ -417,7 +417,7 @@ def _lexicon(
     src = np.fromiter((known.get(w, -1) for w in vocab), dtype=np.int64, count=len(vocab))
     have = np.flatnonzero(src >= 0)
     if len(have):
-        vectors[have] = previous.lexicon.vectors[src[have]]
+        vectors[have] = previous.lexicon.rows(src[have])
     todo = np.flatnonzero(src < 0).tolist()
     if todo:
         vectors[todo] = embedder.encode([vocab[i] for i in todo], show_progress=progress)

@@ -13,7 +13,8 @@ Layout::
         faiss.index    the vector search index
         bm25/          the keyword index (bm25s, no pickle)
         lexicon.txt    the vocabulary, one word a line
-        lexicon.npy    one vector per word (float16), for soft keyword matching
+        lexicon.npy    one vector per word, for soft keyword matching: int8 codes, times the
+        lexicon_scale.npy  one float32 scale per word (format 3; format 2 stored float16)
         lexicon_df.npy document (chunk) frequency per word
         bm25_tokens.npy, bm25_token_offsets.npy, bm25_vocab.txt
                        every chunk's BM25 token ids (qa/retrieval.py TokenIds): a cache that
@@ -51,13 +52,16 @@ import numpy as np
 from . import chunktable
 from .chunktable import ChunkHashes, ChunkTable
 from .errors import IndexCorrupt, IndexMismatch, IndexWriteError, QAError
-from .lexicon import WORD_FILES, Lexicon, SentenceWords
+from .lexicon import WORD_FILES, Lexicon, SentenceWords, quantize_rows
 from .rowfile import RowFile
 from .types import Chunk
 from .vectors import IndexSpec, make_index, tune
 
 # 2: the chunk table in columns (chunks/) instead of chunks.jsonl; file stat identities.
-FORMAT_VERSION = 2
+# 3: word vectors as int8 codes and per-word scales (lexicon_scale.npy) instead of float16:
+#    half the bytes a question pages in. Format 2 is still read; builds write 3.
+FORMAT_VERSION = 3
+READABLE_FORMATS = (2, 3)
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 
@@ -228,7 +232,11 @@ def save(
         if sentence_words is not None:  # spares each question looking words up
             sentence_words.save(tmp)
         (tmp / "lexicon.txt").write_text("".join(w + "\n" for w in lexicon.vocab), encoding="utf-8")
-        np.save(tmp / "lexicon.npy", np.ascontiguousarray(lexicon.vectors, dtype=np.float16))
+        codes, scales = (
+            (lexicon.vectors, lexicon.scales) if lexicon.scales is not None else quantize_rows(lexicon.vectors)
+        )
+        np.save(tmp / "lexicon.npy", np.ascontiguousarray(codes, dtype=np.int8))
+        np.save(tmp / "lexicon_scale.npy", np.ascontiguousarray(scales, dtype=np.float32))
         np.save(tmp / "lexicon_df.npy", np.ascontiguousarray(lexicon.df, dtype=np.int32))
         manifest = dict(manifest)
         # The generation this one replaces stays on disk one round longer (see collect_garbage).
@@ -336,10 +344,11 @@ def read_manifest(gen: Path) -> dict[str, Any]:
         raise IndexCorrupt(f"the index manifest in {gen} cannot be read ({exc})") from exc
     if not isinstance(manifest, dict):
         raise IndexCorrupt(f"the index manifest in {gen} is damaged; run `qa build --rebuild`")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if type(version) is not int or version not in READABLE_FORMATS:
         raise IndexMismatch(
             f"the index in {gen} has format {manifest.get('format_version')!r}, this version "
-            f"reads format {FORMAT_VERSION}; run `qa build --rebuild`"
+            f"reads formats {', '.join(map(str, READABLE_FORMATS))}; run `qa build --rebuild`"
         )
     return manifest
 
@@ -362,6 +371,7 @@ def verify(gen: Path, manifest: dict[str, Any]) -> None:
     if (
         not isinstance(files, dict)
         or any(name not in files for name in REQUIRED_FILES)
+        or (manifest["format_version"] >= 3 and "lexicon_scale.npy" not in files)
         or not any(name.startswith("bm25/") for name in files)
     ):
         raise IndexCorrupt(f"the index manifest in {gen} does not list its files; run `qa build --rebuild`")
@@ -416,11 +426,14 @@ def load(index_dir: str | Path, *, generation: str | None = None) -> StoredIndex
         tune(findex, IndexSpec.from_manifest(manifest.get("faiss")))
         bm25 = bm25s.BM25.load(str(gen / "bm25"), mmap=True, allow_pickle=False)
         vocab = (gen / "lexicon.txt").read_text(encoding="utf-8").splitlines()
+        word_vectors = np.load(gen / "lexicon.npy", mmap_mode="r", allow_pickle=False)
+        scales = None
+        if manifest["format_version"] >= 3:
+            scales = np.load(gen / "lexicon_scale.npy", allow_pickle=False)
+            if word_vectors.dtype != np.int8 or scales.shape != (len(word_vectors),):
+                raise ValueError("word vectors and their scales do not match")
         lexicon = Lexicon(
-            vocab,
-            np.load(gen / "lexicon.npy", mmap_mode="r", allow_pickle=False),
-            np.load(gen / "lexicon_df.npy", allow_pickle=False),
-            len(chunks),
+            vocab, word_vectors, np.load(gen / "lexicon_df.npy", allow_pickle=False), len(chunks), scales
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
         raise IndexCorrupt(f"the index in {gen} cannot be read ({exc})") from exc

@@ -173,3 +173,23 @@ def test_float32_rows_are_exactly_numpys_conversion(tmp_path) -> None:
     assert np.signbit(got[0, 1]) and np.signbit(got[0, 3])
     full = half.astype(np.float32)  # an array already in float32 is returned as it is
     np.testing.assert_array_equal(float32_rows(full, rows), full[rows])
+
+
+def test_int8_codes_keep_each_word_vector_and_survive_a_second_quantization() -> None:
+    from qa.lexicon import quantize_rows
+
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(300, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    vecs[7] = 0.0  # a zero row must not divide by zero
+    codes, scales = quantize_rows(vecs, block=64)
+    assert codes.dtype == np.int8 and scales.dtype == np.float32
+    back = codes.astype(np.float32) * scales[:, None]
+    cos = np.sum(back * vecs, axis=1)[np.arange(300) != 7] / np.linalg.norm(back, axis=1)[np.arange(300) != 7]
+    assert cos.min() > 0.998
+    assert not back[7].any()
+    # A re-build widens stored codes to float16 and quantizes them again: the same codes.
+    again, _ = quantize_rows(back.astype(np.float16))
+    assert np.array_equal(again, codes)
+    lex = Lexicon([f"w{i}" for i in range(300)], codes, np.ones(300, np.int32), 300, scales)
+    np.testing.assert_allclose(lex.rows(np.array([3, 5])), back[[3, 5]])

@@ -313,7 +313,7 @@ def test_an_unreadable_manifest_raises_a_qa_error(index_copy, content):
         store.load(index_copy)
 
 
-@pytest.mark.parametrize("version", [0, 1, 3, 999, None, "2"])
+@pytest.mark.parametrize("version", [0, 1, 4, 999, None, "2", 3.0, True])
 def test_a_wrong_format_version_raises_index_mismatch(index_copy, version):
     path = _live(index_copy) / "manifest.json"
     manifest = json.loads(path.read_text())
@@ -531,6 +531,58 @@ def _as_format_1(index_dir: Path) -> None:
         for p in sorted(gen.rglob("*")) if p.is_file() and p.name != "manifest.json"
     }  # fmt: skip
     (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _as_format_2(index_dir: Path) -> None:
+    """Turn the live generation into what version 2 wrote: float16 word vectors, no scales."""
+    gen = _live(index_dir)
+    loaded = store.load(index_dir)
+    words = loaded.lexicon.rows(np.arange(len(loaded.lexicon.vocab)))
+    del loaded
+    np.save(gen / "lexicon.npy", words.astype(np.float16))
+    (gen / "lexicon_scale.npy").unlink()
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format_version"] = 2
+    del manifest["files"]["lexicon_scale.npy"]
+    p = gen / "lexicon.npy"
+    manifest["files"]["lexicon.npy"] = {"size": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_word_vectors_are_stored_as_int8_codes_and_scales_close_to_the_embedded_ones(built):
+    from qa.embedding import get_embedder
+
+    loaded = store.load(built[1])
+    lex = loaded.lexicon
+    assert lex.vectors.dtype == np.int8 and lex.scales.shape == (len(lex.vocab),)
+    some = np.arange(0, len(lex.vocab), max(1, len(lex.vocab) // 20))
+    embedded = get_embedder().encode([lex.vocab[i] for i in some])
+    cosines = np.sum(lex.rows(some) * embedded, axis=1) / np.linalg.norm(lex.rows(some), axis=1)
+    assert cosines.min() > 0.99  # bfloat16 builds and int8 codes together
+
+
+def test_a_format_2_index_is_still_read_and_answers_alike(built, index_copy):
+    from qa import ask
+
+    seeds, index_dir, _ = built
+    before = ask("How long do worker bees live?", seeds_dir=seeds, index_dir=index_dir, settings=SETTINGS)
+    _as_format_2(index_copy)
+    old = store.load(index_copy)
+    assert old.manifest["format_version"] == 2 and old.lexicon.scales is None
+    assert old.lexicon.vectors.dtype == np.float16
+    after = ask("How long do worker bees live?", seeds_dir=seeds, index_dir=index_copy, settings=SETTINGS)
+    assert [(p.source, p.start, p.end) for p in after.passages] == [
+        (p.source, p.start, p.end) for p in before.passages
+    ]
+
+
+def test_a_format_3_index_without_word_scales_is_corrupt(index_copy):
+    gen = _live(index_copy)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    del manifest["files"]["lexicon_scale.npy"]
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorrupt, match="does not list its files"):
+        store.load(index_copy)
 
 
 def test_a_format_1_index_asks_for_a_rebuild(index_copy):
