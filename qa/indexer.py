@@ -19,7 +19,7 @@ from .chunking import chunk_document
 from .documents import SUPPORTED, FileStat, Skipped, read_document, scan
 from .embedding import Embedder, get_embedder
 from .errors import EmptyCorpus, QAError
-from .lexicon import Lexicon, SentenceWords, words_key
+from .lexicon import Lexicon, SentenceWords, quantize_rows, words_key
 from .ragged import span_positions
 from .retrieval import TokenIds, bm25_from_ids, token_ids, tokens_key
 from .settings import Settings
@@ -410,18 +410,24 @@ def _lexicon(
         )
     else:
         vocab, df, n = Lexicon.count(c.embed_text for c in chunks)
-    vectors = np.zeros((len(vocab), embedder.dim), dtype=np.float16)
+    # Stored as int8 codes and per-word scales (lexicon.quantize_rows); known words keep theirs.
+    codes = np.zeros((len(vocab), embedder.dim), dtype=np.int8)
+    scales = np.ones(len(vocab), dtype=np.float32)
     known: dict[str, int] = {}
     if previous is not None and previous.manifest.get("model", {}).get("id") == embedder.model_id:
         known = previous.lexicon.ids
     src = np.fromiter((known.get(w, -1) for w in vocab), dtype=np.int64, count=len(vocab))
     have = np.flatnonzero(src >= 0)
     if len(have):
-        vectors[have] = previous.lexicon.rows(src[have])
+        old = previous.lexicon
+        if old.scales is not None:
+            codes[have], scales[have] = old.vectors[src[have]], old.scales[src[have]]
+        else:  # an index of format 2 stored float16 vectors
+            codes[have], scales[have] = quantize_rows(old.rows(src[have]))
     todo = np.flatnonzero(src < 0).tolist()
     if todo:
-        vectors[todo] = embedder.encode([vocab[i] for i in todo], show_progress=progress)
-    return Lexicon(vocab, vectors, df, n)
+        codes[todo], scales[todo] = quantize_rows(embedder.encode([vocab[i] for i in todo], show_progress=progress))
+    return Lexicon(vocab, codes, df, n, scales)
 
 
 def _sentence_words(

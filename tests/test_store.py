@@ -576,6 +576,26 @@ def test_a_format_2_index_is_still_read_and_answers_alike(built, index_copy):
     ]
 
 
+def test_a_build_over_a_format_2_index_keeps_its_words_and_writes_format_3(built, index_copy, tmp_path):
+    seeds, _, report = built
+    corpus = tmp_path / "seeds"
+    shutil.copytree(seeds, corpus)
+    _as_format_2(index_copy)
+    old = store.load(index_copy)
+    old_words = {w: old.lexicon.rows(np.array([i]))[0] for i, w in enumerate(old.lexicon.vocab)}
+    del old
+    first = sorted(p for p in corpus.rglob("*") if p.is_file())[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\nZebras graze nearby.\n", encoding="utf-8")
+    again = build_index(corpus, index_copy, settings=SETTINGS, progress=False)
+    assert again.changed and again.embedded < report.chunks
+    new = store.load(index_copy)
+    assert new.manifest["format_version"] == store.FORMAT_VERSION and new.lexicon.scales is not None
+    assert "zebras" in new.lexicon.ids
+    kept = [w for w in new.lexicon.vocab if w in old_words]
+    rows = new.lexicon.rows(np.array([new.lexicon.ids[w] for w in kept]))
+    np.testing.assert_allclose(rows, np.array([old_words[w] for w in kept]), atol=0.01)
+
+
 def test_a_format_3_index_without_word_scales_is_corrupt(index_copy):
     gen = _live(index_copy)
     manifest = json.loads((gen / "manifest.json").read_text())
