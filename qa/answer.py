@@ -85,10 +85,12 @@ def make_query(text: str, embedder: Embedder, lexicon: Lexicon) -> Query:
         while len(_word_cache) > WORD_CACHE_SIZE:
             _word_cache.popitem(last=False)
     known = [w for w in qwords if w not in fresh]
-    stored = dict(zip(known, lexicon.rows(np.array([lexicon.ids[w] for w in known], dtype=np.int64)), strict=True))
-    word_vecs = np.array(
-        [fresh[w] if w in fresh else stored[w] for w in qwords], dtype=np.float32
-    ).reshape(len(qwords), vecs.shape[1])
+    stored = dict(
+        zip(known, lexicon.rows(np.array([lexicon.ids[w] for w in known], dtype=np.int64)), strict=True)
+    )
+    word_vecs = np.array([fresh[w] if w in fresh else stored[w] for w in qwords], dtype=np.float32).reshape(
+        len(qwords), vecs.shape[1]
+    )
     types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
     return Query(text, vecs[0], qwords, word_vecs, types)
 

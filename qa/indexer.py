@@ -426,7 +426,9 @@ def _lexicon(
             codes[have], scales[have] = quantize_rows(old.rows(src[have]))
     todo = np.flatnonzero(src < 0).tolist()
     if todo:
-        codes[todo], scales[todo] = quantize_rows(embedder.encode([vocab[i] for i in todo], show_progress=progress))
+        codes[todo], scales[todo] = quantize_rows(
+            embedder.encode([vocab[i] for i in todo], show_progress=progress)
+        )
     return Lexicon(vocab, codes, df, n, scales)
 
 

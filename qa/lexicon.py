@@ -86,7 +86,12 @@ class Lexicon:
     """
 
     def __init__(
-        self, vocab: list[str], vectors: np.ndarray, df: np.ndarray, n_docs: int, scales: np.ndarray | None = None
+        self,
+        vocab: list[str],
+        vectors: np.ndarray,
+        df: np.ndarray,
+        n_docs: int,
+        scales: np.ndarray | None = None,
     ) -> None:
         self.vocab = vocab
         self.ids = {w: i for i, w in enumerate(vocab)}

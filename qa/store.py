@@ -233,7 +233,9 @@ def save(
             sentence_words.save(tmp)
         (tmp / "lexicon.txt").write_text("".join(w + "\n" for w in lexicon.vocab), encoding="utf-8")
         codes, scales = (
-            (lexicon.vectors, lexicon.scales) if lexicon.scales is not None else quantize_rows(lexicon.vectors)
+            (lexicon.vectors, lexicon.scales)
+            if lexicon.scales is not None
+            else quantize_rows(lexicon.vectors)
         )
         np.save(tmp / "lexicon.npy", np.ascontiguousarray(codes, dtype=np.int8))
         np.save(tmp / "lexicon_scale.npy", np.ascontiguousarray(scales, dtype=np.float32))

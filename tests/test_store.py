@@ -545,7 +545,10 @@ def _as_format_2(index_dir: Path) -> None:
     manifest["format_version"] = 2
     del manifest["files"]["lexicon_scale.npy"]
     p = gen / "lexicon.npy"
-    manifest["files"]["lexicon.npy"] = {"size": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+    manifest["files"]["lexicon.npy"] = {
+        "size": p.stat().st_size,
+        "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+    }
     (gen / "manifest.json").write_text(json.dumps(manifest))
 
 
