@@ -125,8 +125,9 @@ def build_index(
         rebuild: ignore the previous index and embed everything again.
         progress: show a progress bar while embedding.
         embedder: a custom embedder (defaults to the sentence-transformers model of settings).
-        vector_index: the FAISS index type, "auto" (exact up to a size, then HNSW), "flat" or
-            "hnsw", optionally with parameters ("hnsw:efSearch=256"); None reads the
+        vector_index: the FAISS index type, "auto" (exact float16 scan up to a size, then HNSW)
+            or a kind of qa/vectors.py ("flat", "flat_fp16", "hnsw", ...), optionally with
+            parameters ("hnsw:efSearch=256"); None reads the
             ``QA_FAISS`` environment variable, else "auto". Recorded in the manifest.
 
     Returns:

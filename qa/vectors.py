@@ -6,9 +6,9 @@ it by the store, so an index always says how it was made. It can be forced per b
 ``QA_FAISS=flat`` or ``QA_FAISS="hnsw:M=48,efSearch=256"``.
 
 Kinds: ``flat`` (exact, float32), ``flat_fp16`` (exact scan over float16 copies: half the
-memory, scores off by about 1e-4, the same top 10, and twice as fast on one core, since a scan
-is bound by the bytes it reads; what auto builds up to the threshold), ``hnsw`` (graph over the float32 vectors: exact scores for what it
-finds), ``hnsw_fp16`` (the same graph over float16 copies: 0.75 KB less per vector, scores off by
+memory, scores off by about 1e-4, the same top 10, and about twice as fast on one core, since a
+scan is bound by the bytes it reads; what auto builds up to the threshold), ``hnsw`` (graph over
+the float32 vectors: exact scores for what it finds), ``hnsw_fp16`` (the same graph over float16 copies: 0.75 KB less per vector, scores off by
 about 1e-4, the same recall and speed; what auto builds beyond the threshold), ``hnsw_sq8`` (over
 8-bit scalar-quantized vectors: about a third of the memory, scores off by about 1e-3, so scores
 that feed quote selection change slightly).
