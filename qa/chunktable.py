@@ -1,4 +1,5 @@
-"""The chunk table of an index generation: columns of plain .npy files, memory-mapped on load.
+"""The chunk table of an index generation: columns of plain .npy files, memory-mapped on load
+(the text itself is read row by row; see ``ChunkTable``).
 
 Layout (``chunks/`` inside a generation; row i describes vector i)::
 
@@ -30,6 +31,7 @@ from typing import overload
 
 import numpy as np
 
+from .rowfile import RowFile
 from .types import Chunk, Sentence
 
 FOLDER = "chunks"
@@ -138,8 +140,11 @@ class ChunkTable(Sequence[Chunk]):
         self._spans = column("sentences")
         self.sentence_offsets = column("sentence_offsets")
         self.hashes = ChunkHashes(column("hashes"))
+        # The text is most of the table and a question quotes a few dozen scattered rows of it:
+        # memory-mapped, each read faulted its neighbours in too, and after some hundred questions
+        # the whole corpus text counted as resident memory (qa/rowfile.py). Read on demand instead.
+        self._text = RowFile(folder / "text.npy")
         # memoryview slices decode straight to str, without an intermediate array object.
-        self._text = memoryview(column("text"))
         self._gap = memoryview(column("gap"))
         self.doc_ids: list[str] = json.loads((folder / "doc_ids.json").read_text(encoding="utf-8"))
         self.headings: list[str] = json.loads((folder / "headings.json").read_text(encoding="utf-8"))
@@ -161,7 +166,8 @@ class ChunkTable(Sequence[Chunk]):
             and self._position.dtype == np.int32 and self.hashes._array.dtype == np.dtype(f"S{HASH_BYTES}")
             and all(a.dtype == np.int64 for a in (self._start, self._end, self._text_offsets,
                                                  self._gap_offsets, self._spans, self.sentence_offsets))
-            and self._text.format == self._gap.format == "B" and self._text.ndim == self._gap.ndim == 1
+            and self._text.dtype == np.uint8 and self._text.ndim == 1
+            and self._gap.format == "B" and self._gap.ndim == 1
             and all(a.shape == (n,) for a in (self._heading, self._start, self._end, self._position,
                                               self.hashes._array))
             and all(a.shape == (n + 1,) for a in (self._text_offsets, self._gap_offsets, self.sentence_offsets))
@@ -209,14 +215,17 @@ class ChunkTable(Sequence[Chunk]):
             self._end[rows].tolist(),
             self._position[rows].tolist(),
         )
-        t0, t1 = self._text_offsets[rows].tolist(), self._text_offsets[rows + 1].tolist()
+        t0, t1 = self._text_offsets[rows], self._text_offsets[rows + 1]
+        # Every row's text in one read per run of adjacent rows; row j's is raw[cut[j]:cut[j + 1]].
+        raw = memoryview(self._text.spans(t0, t1 - t0))
+        cut = np.concatenate([[0], np.cumsum(t1 - t0)]).tolist()
         g0, g1 = self._gap_offsets[rows].tolist(), self._gap_offsets[rows + 1].tolist()
         first = self.sentence_offsets[rows]
         counts = self.sentence_offsets[rows + 1] - first
         # Every wanted sentence span in one gather: row j's are flat[ends[j] - counts[j]:ends[j]].
         ends = np.cumsum(counts)
         where = np.repeat(first - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0)
-        text, gap, doc_ids, headings = self._text, self._gap, self.doc_ids, self.headings
+        gap, doc_ids, headings = self._gap, self.doc_ids, self.headings
         with _no_gc(len(rows)):
             flat = [Sentence(a, b) for a, b in self._spans[where].tolist()]
             ends_, counts_ = ends.tolist(), counts.tolist()
@@ -225,7 +234,7 @@ class ChunkTable(Sequence[Chunk]):
                     doc_ids[doc[j]],
                     start[j],
                     end[j],
-                    str(text[t0[j] : t1[j]], "utf-8"),
+                    str(raw[cut[j] : cut[j + 1]], "utf-8"),
                     headings[heading[j]],
                     tuple(flat[ends_[j] - counts_[j] : ends_[j]]),
                     position[j],
@@ -257,7 +266,8 @@ class ChunkTable(Sequence[Chunk]):
 
     def embed_text(self, row: int) -> str:
         """The embedded text of a row (heading, then text), without building its chunk."""
-        text = str(self._text[int(self._text_offsets[row]) : int(self._text_offsets[row + 1])], "utf-8")
+        start, end = int(self._text_offsets[row]), int(self._text_offsets[row + 1])
+        text = str(memoryview(self._text.spans([start], [end - start])), "utf-8")
         heading = self.headings[int(self._heading[row])]
         return f"{heading}\n{text}" if heading else text
 

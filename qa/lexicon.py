@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IndexCorrupt
-from .ragged import consistent, span_positions
+from .ragged import consistent
+from .rowfile import RowFile, read_spans
 
 _WORD = re.compile(r"\w+")
 # Function words carry no topic; question words ("what", "how") are the question's frame.
@@ -217,7 +218,7 @@ class SentenceWords:
     Re-scoring a question's candidates then looks up no word: that was a third of its cost.
     """
 
-    ids: np.ndarray  # int32
+    ids: np.ndarray | RowFile  # int32
     offsets: np.ndarray  # int64, one more than there are sentences
     vocabulary: int = 0  # ids are below this (0: not known, not checked)
 
@@ -229,7 +230,8 @@ class SentenceWords:
     def load(cls, folder: Path, sentences: int, vocabulary: int) -> SentenceWords | None:
         """The words of a generation with so many sentences and words; None when inconsistent."""
         try:
-            ids = np.load(folder / WORD_FILES[0], mmap_mode="r", allow_pickle=False)
+            # Read, not mapped: a question reads its candidates' runs of ids (qa/rowfile.py).
+            ids = RowFile(folder / WORD_FILES[0])
             offsets = np.load(folder / WORD_FILES[1], mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError):
             return None
@@ -247,7 +249,7 @@ class SentenceWords:
         lengths = np.asarray(self.offsets[sentences + 1], dtype=np.int64) - first
         if np.any(lengths < 0):
             raise IndexCorrupt("the stored sentence words are damaged; run `qa build --rebuild`")
-        ids = np.asarray(self.ids[span_positions(first, lengths)], dtype=np.int32)
+        ids = np.asarray(read_spans(self.ids, first, lengths), dtype=np.int32)
         if self.vocabulary and ids.size and (ids.min() < 0 or ids.max() >= self.vocabulary):
             raise IndexCorrupt("the stored sentence words are damaged; run `qa build --rebuild`")
         return ids, lengths

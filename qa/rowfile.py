@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .ragged import span_positions
+
 # A request of more than this many separate runs of rows that also covers more than this share
 # of the file reads the whole array in one go (fewer system calls, one temporary copy).
 WHOLE_FILE_RUNS = 4096
@@ -82,22 +84,50 @@ class RowFile:
             _pread_into(self._fd, memoryview(out.reshape(-1).view(np.uint8)), self._offset)
         return out
 
-    def _read(self, rows: np.ndarray) -> np.ndarray:
-        out = np.empty((rows.size, *self._row_shape), dtype=self.dtype)
-        if not rows.size:
+    def spans(self, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Rows ``starts[i] .. starts[i] + lengths[i] - 1`` of every span, one span after another.
+
+        What ``array[span_positions(starts, lengths)]`` gives, with one read per run of
+        consecutive rows: spans that follow each other on disk (a build's rows, in order) are
+        read together, and no position array is made for them.
+        """
+        starts = np.asarray(starts, dtype=np.int64).ravel()
+        lengths = np.asarray(lengths, dtype=np.int64).ravel()
+        if starts.shape != lengths.shape:
+            raise ValueError(f"{len(starts)} span starts but {len(lengths)} lengths")
+        if lengths.size and lengths.min() < 0:
+            raise ValueError("span lengths must not be negative")
+        keep = lengths > 0
+        starts, lengths = starts[keep], lengths[keep]
+        total = int(lengths.sum())
+        out = np.empty((total, *self._row_shape), dtype=self.dtype)
+        if not total:
             return out
-        # Runs of consecutive rows (a chunk's sentences are stored together): one read each.
-        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-        if len(breaks) >= WHOLE_FILE_RUNS and rows.size > WHOLE_FILE_SHARE * len(self):
-            return self._whole()[rows]
+        if starts.min() < 0 or np.any(starts + lengths > len(self)):
+            raise IndexError(f"rows out of range for {len(self)} rows")
+        # A span that starts where the one before it ended continues that one's read.
+        breaks = np.flatnonzero(starts[1:] != starts[:-1] + lengths[:-1]) + 1
+        if len(breaks) >= WHOLE_FILE_RUNS and total > WHOLE_FILE_SHARE * len(self):
+            return self._whole()[span_positions(starts, lengths)]
+        firsts = np.concatenate([[0], breaks])
+        run_rows = np.add.reduceat(lengths, firsts).tolist()
         raw = memoryview(out.reshape(-1).view(np.uint8))
-        starts = np.concatenate([[0], breaks]).tolist()
-        ends = np.concatenate([breaks, [rows.size]]).tolist()
-        first_rows = rows[starts].tolist()
-        rb = self._row_bytes
-        for lo, hi, row in zip(starts, ends, first_rows, strict=True):
-            _pread_into(self._fd, raw[lo * rb : hi * rb], self._offset + row * rb)
+        rb, at = self._row_bytes, 0
+        for row, n in zip(starts[firsts].tolist(), run_rows, strict=True):
+            _pread_into(self._fd, raw[at * rb : (at + n) * rb], self._offset + row * rb)
+            at += n
         return out
+
+    def _read(self, rows: np.ndarray) -> np.ndarray:
+        # Runs of consecutive rows (a chunk's sentences are stored together): one read each.
+        return self.spans(rows, np.ones(len(rows), dtype=np.int64))
+
+
+def read_spans(array: np.ndarray | RowFile, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``array[span_positions(starts, lengths)]`` of an array in memory or a RowFile."""
+    if isinstance(array, RowFile):
+        return array.spans(starts, lengths)
+    return np.asarray(array[span_positions(starts, lengths)])
 
 
 def _pread_into(fd: int, buffer: memoryview, offset: int) -> None:

@@ -6,7 +6,8 @@ Layout::
       CURRENT          name of the live generation, replaced atomically
       gen-<id>/        one complete, checksummed index
         manifest.json  format, settings, model and dimension, documents, file checksums
-        chunks/        the chunk table, in columns (qa/chunktable.py): row i describes vector i
+        chunks/        the chunk table, in columns (qa/chunktable.py): row i describes vector i;
+                       its text is read row by row on demand, like sentences.npy
         vectors.npy    chunk vectors (float32), also the cache that spares re-embedding
         sentences.npy  sentence vectors (float16), row order = chunk order, then sentence order;
                        read row by row on demand (qa/rowfile.py), not memory-mapped
@@ -21,7 +22,7 @@ Layout::
                        spares the next build re-tokenizing unchanged chunks; optional
         sentence_words.npy, sentence_word_offsets.npy
                        every sentence's content-word ids (qa/lexicon.py SentenceWords), so
-                       a question's re-scoring looks no word up; optional
+                       a question's re-scoring looks no word up; optional; ids read on demand
 
 A build writes a new ``gen-*`` folder next to the live one and only then points CURRENT at it,
 so a crash or a kill at any moment leaves the previous index whole. Nothing is unpickled.

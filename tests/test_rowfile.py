@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.rowfile import RowFile
+from qa import rowfile
+from qa.ragged import span_positions
+from qa.rowfile import RowFile, read_spans
 
 
 @pytest.fixture
@@ -86,3 +88,43 @@ def test_many_scattered_rows_are_read_in_one_go(stored, monkeypatch):
     assert whole == [1]
     np.testing.assert_array_equal(rows[np.arange(5, 150)], data[5:150])  # one long run: read as it is
     assert whole == [1]
+
+
+@pytest.mark.parametrize(
+    ("starts", "lengths"),
+    [
+        ([10, 50, 0], [5, 1, 3]),
+        ([10, 15, 20], [5, 5, 1]),  # one after another: one run
+        ([7, 7, 190], [0, 3, 10]),  # an empty span, a span that ends at the last row
+        ([], []),
+    ],
+)
+def test_spans_are_the_rows_of_their_positions(stored, starts, lengths):
+    data, rows = stored
+    want = data[span_positions(np.array(starts, dtype=np.int64), np.array(lengths, dtype=np.int64))]
+    np.testing.assert_array_equal(rows.spans(starts, lengths), want)
+    np.testing.assert_array_equal(read_spans(data, starts, lengths), want)  # an array in memory
+
+
+def test_spans_that_follow_each_other_are_read_together(stored, monkeypatch):
+    data, rows = stored
+    reads: list[int] = []
+    real = rowfile._pread_into
+    monkeypatch.setattr(
+        rowfile, "_pread_into", lambda fd, buf, at: reads.append(len(buf)) or real(fd, buf, at)
+    )
+    row_bytes = data[0].nbytes
+    rows.spans([0, 4, 9, 100], [4, 5, 1, 2])
+    assert reads == [10 * row_bytes, 2 * row_bytes]
+
+
+def test_spans_out_of_range_or_of_negative_length_are_refused(stored):
+    rows = stored[1]
+    with pytest.raises(IndexError):
+        rows.spans([195], [6])
+    with pytest.raises(IndexError):
+        rows.spans([-1], [1])
+    with pytest.raises(ValueError, match="negative"):
+        rows.spans([3], [-1])
+    with pytest.raises(ValueError, match="lengths"):
+        rows.spans([3, 4], [1])

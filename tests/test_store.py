@@ -415,8 +415,31 @@ def test_chunk_table_round_trip_is_exact(tmp_path):
     assert table.rows_of(["b.txt"]).dtype == np.int64
     assert {d: r.tolist() for d, r in table.doc_rows().items()} == {"docs/é.md": [0, 1, 3], "b.txt": [2]}
     assert table.sentence_offsets.tolist() == [0, 3, 303, 303, 304]
-    # Memory-mapped, never read whole: the text stays in the file until a row is built.
-    assert isinstance(np.load(tmp_path / "chunks" / "text.npy", mmap_mode="r"), np.memmap)
+
+
+def test_chunk_table_reads_only_the_text_of_the_rows_it_builds(tmp_path, monkeypatch):
+    from qa import rowfile
+
+    chunks = _table_chunks()
+    chunktable.write(tmp_path, chunks, [store.chunk_hash(c) for c in chunks])
+    table = chunktable.ChunkTable(tmp_path / chunktable.FOLDER)
+    reads: list[int] = []
+    real = rowfile._pread_into
+    monkeypatch.setattr(
+        rowfile, "_pread_into", lambda fd, buf, at: reads.append(len(buf)) or real(fd, buf, at)
+    )
+    size = [len(c.text.encode("utf-8")) for c in chunks]
+    assert table.take([3]) == [chunks[3]] and reads == [size[3]]
+    reads.clear()
+    assert table.take([2]) == [chunks[2]] and reads == []  # an empty chunk reads nothing
+    assert table.take([0, 1]) == chunks[:2] and reads == [size[0] + size[1]]  # adjacent: one read
+    reads.clear()
+    assert table.take([3, 0]) == [chunks[3], chunks[0]] and reads == [size[3], size[0]]
+    reads.clear()
+    assert table.embed_text(1) == chunks[1].embed_text and reads == [size[1]]
+    maps = Path("/proc/self/maps")
+    if maps.exists():  # read, never mapped (Linux shows every mapping there)
+        assert str(tmp_path / "chunks" / "text.npy") not in maps.read_text()
 
 
 def test_chunk_table_without_any_gap_or_heading_round_trips(tmp_path):
