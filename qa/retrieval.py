@@ -10,7 +10,7 @@ import numpy as np
 
 from .ragged import consistent, span_positions
 from .settings import Settings
-from .store import StoredIndex
+from .store import StoredIndex, import_bm25s
 from .vectors import KEEPS_VECTORS, IndexSpec
 
 # Single characters count as tokens so "5G", "x 2" or "Q3" keep their digits.
@@ -28,9 +28,7 @@ def _stemmer():
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stemmed word tokens without English stop words."""
-    import bm25s
-
-    return bm25s.tokenize(
+    return import_bm25s().tokenize(
         texts,
         token_pattern=_TOKEN_PATTERN,
         stopwords="en",
@@ -42,14 +40,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 def build_bm25(texts: list[str]):
     """A bm25s index over ``texts`` (row i = chunk i)."""
-    import logging
-
-    import bm25s
-
-    # bm25s turns its own logger to DEBUG on import; its chatter is not the user's business.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-    retriever = bm25s.BM25()
+    retriever = import_bm25s().BM25()
     retriever.index(tokenize(texts), show_progress=False)
     return retriever
 
@@ -174,12 +165,9 @@ def bm25_from_ids(tokens: TokenIds):
     bit-identical to a from-scratch build (tests/test_retrieval.py checks it). Only the token
     ids differ, which no score depends on.
     """
-    import logging
-
-    import bm25s
+    bm25s = import_bm25s()
     from bm25s.scoring import _score_idf_lucene
 
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     retriever = bm25s.BM25()
     if (retriever.method, retriever.idf_method, retriever.csc_backend) != ("lucene", "lucene", "numpy"):
         raise RuntimeError(f"bm25s {bm25s.__version__} changed its defaults; update bm25_from_ids")

@@ -135,3 +135,24 @@ def test_chunk_vectors_are_read_back_whatever_the_manifest_records(tmp_path, bui
     rows = [0, 2, 3]
     got = Retriever(index, Settings())._vectors(rows)
     np.testing.assert_allclose(got, np.asarray(index.vectors)[rows], atol=atol)
+
+
+def test_bm25s_is_imported_without_numba_which_stays_importable():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from qa.store import import_bm25s\n"
+        "from qa.retrieval import tokenize\n"
+        "bm25s = import_bm25s()\n"
+        "assert tokenize(['Banks use Qwen.']) == [['bank', 'use', 'qwen']]\n"
+        "assert 'numba' not in sys.modules and not bm25s.NUMBA_AVAILABLE\n"
+        "try:\n"
+        "    import numba\n"
+        "except ImportError as exc:\n"
+        "    assert 'None in sys.modules' not in str(exc), exc  # absent, not blocked\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
