@@ -38,8 +38,10 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -76,8 +78,6 @@ def import_bm25s() -> Any:
     ``sys.modules`` makes bm25s's guarded ``import numba`` fail as if it were absent; the entry is
     removed again at once, so ranx and anyone else can still import numba.
     """
-    import sys
-
     if "bm25s" not in sys.modules and "numba" not in sys.modules:
         sys.modules["numba"] = None  # type: ignore[assignment]
         try:
@@ -85,8 +85,6 @@ def import_bm25s() -> Any:
         finally:
             if sys.modules.get("numba", 0) is None:
                 del sys.modules["numba"]
-    import logging
-
     import bm25s
 
     # bm25s turns its own logger to DEBUG on import; its chatter is not the user's business.
