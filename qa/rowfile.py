@@ -110,12 +110,17 @@ class RowFile:
         if len(breaks) >= WHOLE_FILE_RUNS and total > WHOLE_FILE_SHARE * len(self):
             return self._whole()[span_positions(starts, lengths)]
         firsts = np.concatenate([[0], breaks])
-        run_rows = np.add.reduceat(lengths, firsts).tolist()
+        # Byte offsets in the file and in ``out`` of each run, computed in one go: a question
+        # makes about a hundred of these reads, so the loop does nothing else.
+        at_file = (starts[firsts] * self._row_bytes + self._offset).tolist()
+        ends = (np.cumsum(np.add.reduceat(lengths, firsts)) * self._row_bytes).tolist()
         raw = memoryview(out.reshape(-1).view(np.uint8))
-        rb, at = self._row_bytes, 0
-        for row, n in zip(starts[firsts].tolist(), run_rows, strict=True):
-            _pread_into(self._fd, raw[at * rb : (at + n) * rb], self._offset + row * rb)
-            at += n
+        fd, begin = self._fd, 0
+        for offset, end in zip(at_file, ends, strict=True):
+            view = raw[begin:end]
+            if _PREADV is None or _PREADV(fd, [view], offset) != end - begin:
+                _pread_into(fd, view, offset)  # a short read (or no preadv): read it in full
+            begin = end
         return out
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
@@ -130,11 +135,14 @@ def read_spans(array: np.ndarray | RowFile, starts: np.ndarray, lengths: np.ndar
     return np.asarray(array[span_positions(starts, lengths)])
 
 
+_PREADV = getattr(os, "preadv", None)  # straight into the buffer, where the platform has it
+
+
 def _pread_into(fd: int, buffer: memoryview, offset: int) -> None:
     """Fill ``buffer`` from ``offset`` of the file; a short read means the file shrank."""
     while len(buffer):
-        if hasattr(os, "preadv"):  # straight into the buffer
-            n = os.preadv(fd, [buffer], offset)
+        if _PREADV is not None:
+            n = _PREADV(fd, [buffer], offset)
         else:  # pragma: no cover - platforms without preadv
             data = os.pread(fd, len(buffer), offset)
             n = len(data)

@@ -109,9 +109,9 @@ def test_spans_are_the_rows_of_their_positions(stored, starts, lengths):
 def test_spans_that_follow_each_other_are_read_together(stored, monkeypatch):
     data, rows = stored
     reads: list[int] = []
-    real = rowfile._pread_into
+    real = rowfile._PREADV
     monkeypatch.setattr(
-        rowfile, "_pread_into", lambda fd, buf, at: reads.append(len(buf)) or real(fd, buf, at)
+        rowfile, "_PREADV", lambda fd, bufs, at: reads.append(len(bufs[0])) or real(fd, bufs, at)
     )
     row_bytes = data[0].nbytes
     rows.spans([0, 4, 9, 100], [4, 5, 1, 2])
@@ -128,3 +128,14 @@ def test_spans_out_of_range_or_of_negative_length_are_refused(stored):
         rows.spans([3], [-1])
     with pytest.raises(ValueError, match="lengths"):
         rows.spans([3, 4], [1])
+
+
+def test_a_short_read_is_completed(stored, monkeypatch):
+    data, rows = stored
+    real = rowfile._PREADV
+
+    def short(fd, buffers, offset):  # the kernel may return fewer bytes than asked
+        return real(fd, [buffers[0][: max(1, len(buffers[0]) // 3)]], offset)
+
+    monkeypatch.setattr(rowfile, "_PREADV", short)
+    np.testing.assert_array_equal(rows.spans([0, 50], [7, 3]), data[[*range(7), 50, 51, 52]])

@@ -424,9 +424,9 @@ def test_chunk_table_reads_only_the_text_of_the_rows_it_builds(tmp_path, monkeyp
     chunktable.write(tmp_path, chunks, [store.chunk_hash(c) for c in chunks])
     table = chunktable.ChunkTable(tmp_path / chunktable.FOLDER)
     reads: list[int] = []
-    real = rowfile._pread_into
+    real = rowfile._PREADV
     monkeypatch.setattr(
-        rowfile, "_pread_into", lambda fd, buf, at: reads.append(len(buf)) or real(fd, buf, at)
+        rowfile, "_PREADV", lambda fd, bufs, at: reads.append(len(bufs[0])) or real(fd, bufs, at)
     )
     size = [len(c.text.encode("utf-8")) for c in chunks]
     assert table.take([3]) == [chunks[3]] and reads == [size[3]]
