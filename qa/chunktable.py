@@ -215,10 +215,11 @@ class ChunkTable(Sequence[Chunk]):
             self._end[rows].tolist(),
             self._position[rows].tolist(),
         )
-        t0, t1 = self._text_offsets[rows], self._text_offsets[rows + 1]
+        t0 = self._text_offsets[rows]
+        sizes = self._text_offsets[rows + 1] - t0
         # Every row's text in one read per run of adjacent rows; row j's is raw[cut[j]:cut[j + 1]].
-        raw = memoryview(self._text.spans(t0, t1 - t0))
-        cut = np.concatenate([[0], np.cumsum(t1 - t0)]).tolist()
+        raw = memoryview(self._text.spans(t0, sizes))
+        cut = np.concatenate([[0], np.cumsum(sizes)]).tolist()
         g0, g1 = self._gap_offsets[rows].tolist(), self._gap_offsets[rows + 1].tolist()
         first = self.sentence_offsets[rows]
         counts = self.sentence_offsets[rows + 1] - first
