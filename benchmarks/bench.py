@@ -104,6 +104,15 @@ def read_rows(gen: Path) -> list[dict]:
     ]  # fmt: skip
 
 
+def peer_vectors(index_dir: str | Path) -> Path:
+    """Where a derived index's float32 chunk vectors are kept for the peers and the recall check.
+
+    A qa index keeps its chunk vectors inside the FAISS index (float16 copies, beyond a size in
+    an HNSW graph); the peers take the derived float32 vectors themselves, from next to it.
+    """
+    return Path(index_dir).parent / "vectors.npy"
+
+
 def live(index_dir: Path) -> Path:
     return index_dir / (index_dir / "CURRENT").read_text().strip()
 
@@ -410,6 +419,7 @@ def w_derive(a: dict) -> dict:
 
     from qa import store
     from qa.lexicon import Lexicon, SentenceWords, words
+    from qa.quantize import Int8Rows
     from qa.retrieval import tokenize
     from qa.vectors import choose
 
@@ -457,7 +467,13 @@ def w_derive(a: dict) -> dict:
         vectors[lo:hi] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
     offsets = base.sentence_offsets
     sent_rows = np.concatenate([np.arange(offsets[r], offsets[r + 1]) for r in rows_a])
-    sentence_vectors = np.asarray(base.sentence_vectors)[sent_rows]
+    sentence_vectors = base.sentence_vectors
+    if isinstance(sentence_vectors, Int8Rows):  # copied as stored: codes and scales
+        sentence_vectors = Int8Rows(
+            np.asarray(sentence_vectors.codes)[sent_rows], sentence_vectors.scales[sent_rows]
+        )
+    else:
+        sentence_vectors = np.asarray(sentence_vectors)[sent_rows]
     sentence_words = None
     if base.sentence_words is not None:  # the copies' sentences have their originals' words
         word_ids, word_counts = base.sentence_words.of(sent_rows)
@@ -493,6 +509,8 @@ def w_derive(a: dict) -> dict:
     )
     prepared = time.perf_counter() - t_start
     shutil.rmtree(a["out_index"], ignore_errors=True)
+    Path(a["out_index"]).parent.mkdir(parents=True, exist_ok=True)
+    np.save(peer_vectors(a["out_index"]), vectors)
     t = time.perf_counter()
     store.save(
         a["out_index"],
@@ -522,7 +540,7 @@ def w_faiss_build(a: dict) -> dict:
 
     gen = live(Path(a["index"]))
     manifest = json.loads((gen / "manifest.json").read_text())
-    vecs = np.load(gen / "vectors.npy", mmap_mode="r")
+    vecs = np.load(peer_vectors(a["index"]), mmap_mode="r")
     spec = IndexSpec.from_manifest(manifest["faiss"])
     t = time.perf_counter()
     make_index(vecs, spec)
@@ -553,7 +571,7 @@ def w_txtai_derive(a: dict) -> dict:
 
     gen = live(Path(a["index"]))
     rows = read_rows(gen)
-    vecs = np.load(gen / "vectors.npy", mmap_mode="r")
+    vecs = np.load(peer_vectors(a["index"]), mmap_mode="r")
     feeder = _feeder(vecs)
     emb = Embeddings(content=True, hybrid=True, transform=feeder)
     t = time.perf_counter()
@@ -665,6 +683,7 @@ def w_recall(a: dict) -> dict:
     import faiss
     import numpy as np
 
+    from qa import store
     from qa.embedding import get_embedder
     from qa.vectors import AUTO_FLAT_MAX, IndexSpec, choose, make_index, recall_at_k
 
@@ -673,11 +692,12 @@ def w_recall(a: dict) -> dict:
     out = {}
     pools = []
     for index_dir in a["real"]:
-        gen = live(Path(index_dir))
-        pools.append(np.load(gen / "vectors.npy"))
-        pools.append(np.load(gen / "sentences.npy").astype(np.float32))
+        real = store.load(index_dir)
+        pools.append(np.asarray(real.vectors, dtype=np.float32))
+        pools.append(np.asarray(real.sentence_vectors, dtype=np.float32))
+        del real
     pool = np.concatenate(pools)
-    pool /= np.linalg.norm(pool, axis=1, keepdims=True)  # sentence vectors are stored as float16
+    pool /= np.linalg.norm(pool, axis=1, keepdims=True)  # stored as float16 or int8: not unit length
     pool = np.unique(pool, axis=0)  # the same text in two pools would make ties, not misses
     exact = faiss.IndexFlatIP(pool.shape[1])
     exact.add(pool)
@@ -688,7 +708,7 @@ def w_recall(a: dict) -> dict:
     for index_dir in a["derived"]:
         gen = live(Path(index_dir))
         manifest = json.loads((gen / "manifest.json").read_text())
-        vecs = np.load(gen / "vectors.npy", mmap_mode="r")
+        vecs = np.load(peer_vectors(index_dir), mmap_mode="r")
         exact = faiss.IndexFlatIP(vecs.shape[1])
         exact.add(np.ascontiguousarray(vecs))
         _, truth = exact.search(qv, 10)
@@ -1016,7 +1036,7 @@ def _run_all(
             )
         results["derive"][str(size)] = entry
         derived_dirs.append(str(d_index))
-        points.append((res["chunks"], d_docs, d_index, work / f"txtai-{size}", live(d_index) / "vectors.npy"))
+        points.append((res["chunks"], d_docs, d_index, work / f"txtai-{size}", peer_vectors(d_index)))
 
     # 3. Latency, cold start and memory at every size, systems interleaved run by run.
     latency: dict[str, dict[str, list]] = {}
@@ -1088,7 +1108,7 @@ def _reindex(args, run: Runner, work: Path, base_docs: Path, base_index: Path, e
         peers[s] = peer_docs
     plain_dir = work / "reindex" / "plain"
     plain_dir.mkdir(parents=True, exist_ok=True)
-    np.save(plain_dir / "vectors.npy", np.load(gen / "vectors.npy"))
+    np.save(plain_dir / "vectors.npy", np.load(peer_vectors(r_index)))
     (plain_dir / "owners.json").write_text(json.dumps(owners))
     if have_txtai:
         out["txtai_derive"] = run("txtai_derive", index=str(r_index), out=str(work / "reindex" / "txtai"))

@@ -1124,7 +1124,7 @@ def corruptions(marker: Path) -> dict[str, Callable[[Path, Path, Path], None]]:
         return sorted((gen / "bm25").glob("*.npy"))[0]
 
     return {
-        "flipped byte in vectors.npy": lambda d, g, p: _flip(g / "vectors.npy", -1),
+        "flipped byte in sentence_scale.npy": lambda d, g, p: _flip(g / "sentence_scale.npy", -1),
         "flipped byte in sentences.npy": lambda d, g, p: _flip(g / "sentences.npy", -3),
         "flipped byte in the chunk text": lambda d, g, p: _flip(g / "chunks" / "text.npy", -20),
         "flipped byte in the chunk offsets": lambda d, g, p: _flip(g / "chunks" / "text_offsets.npy", -1),
@@ -1132,7 +1132,7 @@ def corruptions(marker: Path) -> dict[str, Callable[[Path, Path, Path], None]]:
         "flipped byte in faiss.index": lambda d, g, p: _flip(g / "faiss.index", -5),
         "flipped byte in the BM25 index": lambda d, g, p: _flip(bm25_file(g), -1),
         "flipped byte in lexicon.npy": lambda d, g, p: _flip(g / "lexicon.npy", -1),
-        "truncated vectors.npy": lambda d, g, p: os.truncate(g / "vectors.npy", 100),
+        "truncated sentences.npy": lambda d, g, p: os.truncate(g / "sentences.npy", 100),
         "truncated chunk text": lambda d, g, p: os.truncate(
             g / "chunks" / "text.npy", (g / "chunks" / "text.npy").stat().st_size // 2
         ),
@@ -1154,12 +1154,12 @@ def corruptions(marker: Path) -> dict[str, Callable[[Path, Path, Path], None]]:
         ),
         "manifest of another model and dimension": lambda d, g, p: _other_model(g, 768),
         "manifest of another model, same dimension": lambda d, g, p: _other_model(g, 384),
-        "vectors.npy swapped with the previous generation's": lambda d, g, p: shutil.copyfile(
-            p / "vectors.npy", g / "vectors.npy"
+        "faiss.index swapped with the previous generation's": lambda d, g, p: shutil.copyfile(
+            p / "faiss.index", g / "faiss.index"
         ),
-        "vectors.npy swapped, checksum resealed": lambda d, g, p: (
-            shutil.copyfile(p / "vectors.npy", g / "vectors.npy"),
-            _reseal(g, "vectors.npy"),
+        "faiss.index swapped, checksum resealed": lambda d, g, p: (
+            shutil.copyfile(p / "faiss.index", g / "faiss.index"),
+            _reseal(g, "faiss.index"),
         ),
         "manifest swapped with the previous generation's": lambda d, g, p: shutil.copyfile(
             p / "manifest.json", g / "manifest.json"
@@ -1174,7 +1174,7 @@ def corruptions(marker: Path) -> dict[str, Callable[[Path, Path, Path], None]]:
             "gen-00000000000000000001-1\n"
         ),
         "CURRENT empty": lambda d, g, p: (d / "CURRENT").write_text(""),
-        "pickle payload in vectors.npy": lambda d, g, p: _pickle_into(g, "vectors.npy", marker),
+        "pickle payload in sentence_scale.npy": lambda d, g, p: _pickle_into(g, "sentence_scale.npy", marker),
         "pickle payload in lexicon_df.npy": lambda d, g, p: _pickle_into(g, "lexicon_df.npy", marker),
         "pickle payload in the BM25 index": lambda d, g, p: _pickle_into(
             g, bm25_file(g).relative_to(g).as_posix(), marker

@@ -15,7 +15,8 @@ from functools import lru_cache
 import numpy as np
 
 from .embedding import Embedder, resolve_model
-from .lexicon import Lexicon, float32_rows, words
+from .lexicon import Lexicon, words
+from .quantize import float32_rows
 from .ragged import span_positions
 from .retrieval import Hit
 from .settings import Settings

@@ -19,7 +19,8 @@ from .chunking import chunk_document
 from .documents import SUPPORTED, FileStat, Skipped, read_document, scan
 from .embedding import Embedder, get_embedder
 from .errors import EmptyCorpus, QAError
-from .lexicon import Lexicon, SentenceWords, quantize_rows, words_key
+from .lexicon import Lexicon, SentenceWords, words_key
+from .quantize import Int8Rows, float32_rows, quantize_rows
 from .ragged import span_positions
 from .retrieval import TokenIds, bm25_from_ids, token_ids, tokens_key
 from .settings import Settings
@@ -330,8 +331,12 @@ def _embed(
     previous: store.StoredIndex | None,
     embedder: Embedder,
     progress: bool,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Chunk and sentence vectors, taken from the previous index where the text is unchanged."""
+) -> tuple[np.ndarray, Int8Rows, int]:
+    """Chunk and sentence vectors, taken from the previous index where the text is unchanged.
+
+    Sentence vectors are kept as int8 codes and scales (qa/quantize.py); kept ones are copied
+    as they are stored.
+    """
     cache: dict[str, int] = {}
     if previous is not None and previous.manifest.get("model", {}).get("id") == embedder.model_id:
         cache = {h: i for i, h in enumerate(previous.chunk_hashes)}
@@ -347,14 +352,21 @@ def _embed(
     hit = np.flatnonzero(src >= 0)
     dim = embedder.dim
     vectors = np.zeros((len(chunks), dim), dtype=np.float32)
-    sent_vectors = np.zeros((int(offsets[-1]), dim), dtype=np.float16)
+    sent_codes = np.zeros((int(offsets[-1]), dim), dtype=np.int8)
+    sent_scales = np.ones(int(offsets[-1]), dtype=np.float32)
     if len(hit):
         # One gather per array: a row-by-row copy of ~30,000 chunks took most of a second.
         rows = src[hit]
         vectors[hit] = previous.vectors[rows]
-        sent_vectors[span_positions(offsets[hit], n_sents[hit])] = previous.sentence_vectors[
-            span_positions(old_offsets[rows], n_sents[hit])
-        ]
+        at = span_positions(offsets[hit], n_sents[hit])
+        old = previous.sentence_vectors
+        if isinstance(old, Int8Rows):
+            kept = old.spans(old_offsets[rows], n_sents[hit])
+            sent_codes[at], sent_scales[at] = kept.codes, kept.scales
+        else:  # an index of format 2 or 3 stored float16 vectors
+            sent_codes[at], sent_scales[at] = quantize_rows(
+                float32_rows(old, span_positions(old_offsets[rows], n_sents[hit]))
+            )
     todo = np.flatnonzero(src < 0).tolist()
     if todo:
         texts = [chunks[i].embed_text for i in todo]
@@ -371,8 +383,9 @@ def _embed(
         unique = {t: i for i, t in enumerate(dict.fromkeys(batch))}
         new = embedder.encode(list(unique), show_progress=progress)[[unique[t] for t in batch]]
         vectors[todo] = new[: len(texts)]
-        sent_vectors[span_positions(offsets[todo], n_sents[todo])] = new[len(texts) :]
-    return vectors, sent_vectors, len(chunks) - len(todo)
+        at = span_positions(offsets[todo], n_sents[todo])
+        sent_codes[at], sent_scales[at] = quantize_rows(new[len(texts) :])
+    return vectors, Int8Rows(sent_codes, sent_scales), len(chunks) - len(todo)
 
 
 def _reusable(previous: store.StoredIndex | None, tokenizer: str, key: str) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IndexCorrupt
+from .quantize import float32_rows
 from .ragged import consistent
 from .rowfile import RowFile, read_spans
 
@@ -35,36 +36,6 @@ STOPWORDS = frozenset(
 )
 # Two words count as the same idea from this cosine on (all-MiniLM-L6-v2 word vectors).
 MATCH_FLOOR = 0.5
-
-
-# float16 bit pattern -> float32 value. numpy converts float16 element by element (about 2 ns
-# each); a lookup in this 256 KB table takes half that, which is a millisecond per question.
-_HALF_TO_FLOAT = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
-
-
-def float32_rows(half: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``half[rows]`` as float32, exactly, for a stored float16 array (memory-mapped or not)."""
-    picked = np.asarray(half[rows])
-    if picked.dtype != np.float16:
-        return picked.astype(np.float32, copy=False)
-    return np.take(_HALF_TO_FLOAT, picked.view(np.uint16))
-
-
-def quantize_rows(vectors: np.ndarray, block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
-    """Each row as int8 codes times one float32 scale (symmetric, the largest entry -> +-127).
-
-    On unit-length MiniLM word vectors a row keeps a cosine of at least 0.998 with itself, and
-    quantizing the codes' own values again gives the same codes (a re-build keeps them).
-    """
-    codes = np.empty(vectors.shape, dtype=np.int8)
-    scales = np.empty(len(vectors), dtype=np.float32)
-    for lo in range(0, len(vectors), block):  # blocks: a million words need no float32 copy
-        v = np.asarray(vectors[lo : lo + block], dtype=np.float32)
-        scale = np.abs(v).max(axis=1) / 127.0 if v.size else np.zeros(len(v), np.float32)
-        scale[scale == 0] = 1.0
-        codes[lo : lo + block] = np.rint(v / scale[:, None])
-        scales[lo : lo + block] = scale
-    return codes, scales
 
 
 def words_key() -> str:

@@ -152,6 +152,45 @@ def tune(index: Any, spec: IndexSpec) -> None:
         index.hnsw.efSearch = int(spec.params.get("efSearch", HNSW_DEFAULTS["efSearch"]))
 
 
+class IndexRows:
+    """The vectors a FAISS index keeps (a kind of KEEPS_VECTORS), read back by row as float32.
+
+    Stands in for a stored array of chunk vectors: an index of a kind that keeps them already
+    holds them (float16 copies are within about 1e-4 of float32, and give back the same
+    float16 codes when added to a new float16 index), so a generation stores them once.
+    Indexing (an int, a slice or an array of rows) and ``np.asarray`` give float32.
+    """
+
+    dtype = np.dtype(np.float32)
+    ndim = 2
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.index.ntotal), int(self.index.d))
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def __getitem__(self, rows) -> np.ndarray:
+        if isinstance(rows, (int, np.integer)):
+            return self[np.array([rows])][0]
+        if isinstance(rows, slice):
+            rows = np.arange(*rows.indices(len(self)))
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        if not len(rows):
+            return np.zeros((0, self.index.d), dtype=np.float32)
+        if rows.min() < 0 or rows.max() >= len(self):
+            raise IndexError(f"rows out of range for {len(self)} vectors")
+        return self.index.reconstruct_batch(rows)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = self[np.arange(len(self))]
+        return whole if dtype is None else whole.astype(dtype, copy=False)
+
+
 def recall_at_k(exact_rows: np.ndarray, approx_rows: np.ndarray, k: int = 10) -> float:
     """Mean share of the exact top-k found in the approximate top-k (rows: one per query)."""
     hits = [

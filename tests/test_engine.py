@@ -332,9 +332,9 @@ def test_a_corrupt_index_is_rebuilt_on_ask(notes):
     seeds, index = notes
     _notes_ask(notes, "Where were the tomatoes planted?")
     gen = index / (index / "CURRENT").read_text().strip()
-    data = bytearray((gen / "vectors.npy").read_bytes())
+    data = bytearray((gen / "sentences.npy").read_bytes())
     data[-1] ^= 0xFF
-    (gen / "vectors.npy").write_bytes(bytes(data))
+    (gen / "sentences.npy").write_bytes(bytes(data))
     # A fresh engine (as in a new process) must not trust the damaged files.
     from qa import engine
 

@@ -7,7 +7,8 @@ import pytest
 
 from qa.embedding import get_embedder
 from qa.errors import IndexCorrupt
-from qa.lexicon import Lexicon, float32_rows, words
+from qa.lexicon import Lexicon, words
+from qa.quantize import float32_rows
 
 
 def test_words_are_lowercased_content_words() -> None:
@@ -176,7 +177,7 @@ def test_float32_rows_are_exactly_numpys_conversion(tmp_path) -> None:
 
 
 def test_int8_codes_keep_each_word_vector_and_survive_a_second_quantization() -> None:
-    from qa.lexicon import quantize_rows
+    from qa.quantize import quantize_rows
 
     rng = np.random.default_rng(3)
     vecs = rng.normal(size=(300, 384)).astype(np.float32)

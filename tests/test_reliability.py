@@ -227,10 +227,10 @@ def test_damaged_index_files_are_detected_on_load(corpus, tmp_path, name):
 @pytest.mark.parametrize(
     "name",
     [
-        "flipped byte in vectors.npy",
+        "flipped byte in sentence_scale.npy",
         "manifest of another dimension",
         "CURRENT garbage",
-        "pickle payload in vectors.npy",
+        "pickle payload in sentence_scale.npy",
     ],
 )
 def test_the_next_ask_after_damage_rebuilds_and_answers_as_before(corpus, tmp_path, name):
