@@ -113,3 +113,20 @@ def test_build_records_the_choice_and_the_loaded_index_follows_it(tmp_path, monk
     )
 
     assert store.load(tmp_path / "index").manifest["faiss"]["kind"] == "flat"
+
+
+@pytest.mark.parametrize("kind", ["flat", "flat_fp16", "hnsw", "hnsw_fp16", "hnsw_sq8"])
+def test_index_rows_read_back_what_the_index_keeps_as_float32(kind):
+    data = _unit(200, dim=384)
+    index = make_index(data, IndexSpec(kind))
+    kept = vectors.IndexRows(index)
+    assert kept.shape == (200, 384) and len(kept) == 200 and kept.dtype == np.float32
+    rows = np.array([7, 0, 199, 7])
+    got = kept[rows]
+    assert got.dtype == np.float32 and got.shape == (4, 384)
+    assert np.array_equal(got, index.reconstruct_batch(rows))  # the same values, however read
+    tolerance = {"flat": 0, "hnsw": 0, "flat_fp16": 1e-3, "hnsw_fp16": 1e-3, "hnsw_sq8": 2e-2}[kind]
+    assert np.abs(np.asarray(kept) - data).max() <= tolerance
+    assert np.array_equal(kept[3], kept[np.array([3])][0]) and kept[2:5].shape == (3, 384)
+    with pytest.raises(IndexError):
+        kept[np.array([200])]
