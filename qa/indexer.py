@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import itertools
 import logging
 import time
 from collections import Counter
@@ -16,6 +15,7 @@ import numpy as np
 
 from . import store
 from .chunking import chunk_document
+from .chunktable import Merged
 from .documents import SUPPORTED, FileStat, Skipped, read_document, scan
 from .embedding import Embedder, get_embedder
 from .errors import EmptyCorpus, QAError
@@ -196,11 +196,8 @@ def build_index(
             }
             parts.append(new_chunks)
         chunks = _assemble(parts, previous)
-        # The previous row of each chunk, -1 for a new one.
-        origin = np.concatenate(
-            [_NO_ROWS] + [p if isinstance(p, np.ndarray) else np.full(len(p), -1, np.int64) for p in parts]
-        )
-        if not chunks:
+        origin = chunks.origin  # the previous row of each chunk, -1 for a new one
+        if not len(chunks):
             raise EmptyCorpus(
                 f"no document in {str(seeds_dir)!r} has text to index (supported: {', '.join(SUPPORTED)}); "
                 "add documents or point --seeds-dir elsewhere"
@@ -213,8 +210,8 @@ def build_index(
         embedder = embedder or get_embedder(settings.model, settings.batch_size, settings.precision)
         # A kept chunk's hash is the one stored with it; only new chunks are hashed.
         hashes = [
-            previous.chunk_hashes[r] if r >= 0 else store.chunk_hash(c)
-            for c, r in zip(chunks, origin.tolist(), strict=True)
+            previous.chunk_hashes[r] if r >= 0 else store.chunk_hash(chunks.new[i])
+            for i, r in enumerate(origin.tolist())
         ]
         vectors, sent_vectors, reused = _embed(chunks, hashes, previous, embedder, progress)
         tokens = _bm25_tokens(chunks, hashes, previous)
@@ -267,18 +264,15 @@ def build_index(
 _NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
-def _assemble(parts: list[list[Chunk] | np.ndarray], previous: store.StoredIndex | None) -> list[Chunk]:
-    """The chunks in corpus order: new ones as they are, kept rows built from the previous table.
-
-    One ``take`` for all kept rows: built per document it cost ~2 s at 100k chunks, in one pass
-    about 0.5 s.
-    """
-    kept = [p for p in parts if isinstance(p, np.ndarray)]
-    built = iter(previous.chunks.take(np.concatenate(kept)) if previous is not None and kept else [])
-    chunks: list[Chunk] = []
-    for p in parts:
-        chunks.extend(itertools.islice(built, len(p)) if isinstance(p, np.ndarray) else p)
-    return chunks
+def _assemble(parts: list[list[Chunk] | np.ndarray], previous: store.StoredIndex | None) -> Merged:
+    """The chunks in corpus order: new ones as they are, kept ones as rows of the previous table
+    (built into Chunks only where a step needs one: see chunktable.Merged)."""
+    origin = np.concatenate(
+        [_NO_ROWS] + [p if isinstance(p, np.ndarray) else np.full(len(p), -1, np.int64) for p in parts]
+    )
+    new_chunks = (c for p in parts if not isinstance(p, np.ndarray) for c in p)
+    new = dict(zip(np.flatnonzero(origin < 0).tolist(), new_chunks, strict=True))
+    return Merged(previous.chunks if previous is not None else None, origin, new)
 
 
 # Duplicate groups named one by one in the log; the rest are counted.
@@ -326,7 +320,7 @@ def _duplicates(documents: dict[str, dict]) -> list[list[str]]:
 
 
 def _embed(
-    chunks: list[Chunk],
+    chunks: Merged,
     hashes: list[str],
     previous: store.StoredIndex | None,
     embedder: Embedder,
@@ -341,7 +335,7 @@ def _embed(
     if previous is not None and previous.manifest.get("model", {}).get("id") == embedder.model_id:
         cache = {h: i for i, h in enumerate(previous.chunk_hashes)}
     src = np.fromiter((cache.get(h, -1) for h in hashes), dtype=np.int64, count=len(hashes))
-    n_sents = np.fromiter((len(c.sentences) for c in chunks), dtype=np.int64, count=len(chunks))
+    n_sents = chunks.n_sentences
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum(n_sents, out=offsets[1:])
     if cache:
@@ -369,12 +363,9 @@ def _embed(
             )
     todo = np.flatnonzero(src < 0).tolist()
     if todo:
-        texts = [chunks[i].embed_text for i in todo]
-        sents = [
-            chunks[i].text[s.start - chunks[i].start : s.end - chunks[i].start]
-            for i in todo
-            for s in chunks[i].sentences
-        ]
+        built = chunks.take(todo)
+        texts = [c.embed_text for c in built]
+        sents = [c.text[s.start - c.start : s.end - c.start] for c in built for s in c.sentences]
         if progress:
             log.info("embedding %d chunks and %d sentences", len(texts), len(sents))
         batch = texts + sents
@@ -393,17 +384,17 @@ def _reusable(previous: store.StoredIndex | None, tokenizer: str, key: str) -> b
     return previous is not None and previous.manifest.get("tokenizers", {}).get(tokenizer) == key
 
 
-def _bm25_tokens(chunks: list[Chunk], hashes: list[str], previous: store.StoredIndex | None) -> TokenIds:
+def _bm25_tokens(chunks: Merged, hashes: list[str], previous: store.StoredIndex | None) -> TokenIds:
     """BM25 token ids of every chunk, taken from the previous index where the text is unchanged."""
     old = previous.bm25_tokens if _reusable(previous, "bm25", tokens_key()) else None
     if old is None and _reusable(previous, "bm25", tokens_key()):
         log.warning("the stored BM25 tokens of %s cannot be used; tokenizing every chunk", previous.path)
     old_hashes = previous.chunk_hashes if old is not None else None
-    return token_ids([c.embed_text for c in chunks], hashes, old, old_hashes)
+    return token_ids(chunks.embed_texts(), hashes, old, old_hashes)
 
 
 def _lexicon(
-    chunks: list[Chunk],
+    chunks: Merged,
     hashes: list[str],
     previous: store.StoredIndex | None,
     embedder: Embedder,
@@ -417,7 +408,7 @@ def _lexicon(
         old_text = {
             h: previous.chunks.embed_text(r) for r, h in enumerate(previous.chunk_hashes) if h in gone
         }
-        new_text = {h: c.embed_text for h, c in zip(hashes, chunks, strict=True) if h in came}
+        new_text = {h: chunks.embed_text(i) for i, h in enumerate(hashes) if h in came}
         vocab, df, n = previous.lexicon.updated_counts(
             [old_text[h] for h, k in gone.items() for _ in range(k)],
             [new_text[h] for h, k in came.items() for _ in range(k)],
@@ -447,12 +438,12 @@ def _lexicon(
 
 
 def _sentence_words(
-    chunks: list[Chunk], origin: np.ndarray, previous: store.StoredIndex | None, lexicon: Lexicon
+    chunks: Merged, origin: np.ndarray, previous: store.StoredIndex | None, lexicon: Lexicon
 ) -> SentenceWords:
     """Every sentence's content-word ids: renumbered from the previous index for kept chunks,
     looked up in the text for new ones (the vocabulary, sorted, shifts as words come and go).
     """
-    n_sents = np.fromiter((len(c.sentences) for c in chunks), dtype=np.int64, count=len(chunks))
+    n_sents = chunks.n_sentences
     first = np.concatenate([[0], np.cumsum(n_sents)]).astype(np.int64)
     old = previous.sentence_words if previous is not None else None
     kept = np.flatnonzero(origin >= 0) if old is not None else np.zeros(0, dtype=np.int64)
@@ -474,9 +465,7 @@ def _sentence_words(
             carried = renumbered.astype(np.int32)
     fresh = np.setdiff1d(np.arange(len(chunks)), kept)
     texts = [
-        chunks[i].text[s.start - chunks[i].start : s.end - chunks[i].start]
-        for i in fresh.tolist()
-        for s in chunks[i].sentences
+        c.text[s.start - c.start : s.end - c.start] for c in chunks.take(fresh.tolist()) for s in c.sentences
     ]
     fresh_ids, fresh_len = lexicon.content_ids(texts)
     kept_sents = span_positions(first[kept], n_sents[kept])

@@ -167,6 +167,59 @@ def test_editing_one_document_re_embeds_only_its_changed_chunk(corpus, tmp_path)
     )
 
 
+def test_a_re_index_lays_out_the_same_chunk_table_as_a_rebuild(corpus, tmp_path):
+    """Kept rows are copied from the previous table's columns (chunktable.Merged), new ones
+    written from their chunks: with documents edited, added before and after, and deleted, the
+    files equal those of a build from scratch."""
+    import json
+
+    from qa import chunktable
+
+    seeds, index, _ = corpus
+    old = (seeds / "rivers.txt").read_text(encoding="utf-8")
+    (seeds / "rivers.txt").write_text(
+        old.replace("ten countries", "ten European countries"), encoding="utf-8"
+    )
+    _bump_mtime(seeds / "rivers.txt")
+    (seeds / "bees.md").unlink()
+    (seeds / "aardvarks.txt").write_text(
+        "Aardvarks dig burrows.\n\nThey eat ants at night.\n", encoding="utf-8"
+    )
+    (seeds / "zebras.txt").write_text("Zebras live in herds.\n", encoding="utf-8")
+    _build(seeds, index, embedder=_Counting())
+    _build(seeds, tmp_path / "full", rebuild=True)
+    inc, ref = store.load(index), store.load(tmp_path / "full")
+    assert inc.chunks == ref.chunks and list(inc.chunk_hashes) == list(ref.chunk_hashes)
+    for name in chunktable.FILES:
+        a, b = inc.path / name, ref.path / name
+        if name.endswith(".json"):
+            assert json.loads(a.read_text()) == json.loads(b.read_text()), name
+        else:
+            assert np.array_equal(np.load(a), np.load(b)), name
+    assert np.array_equal(np.asarray(inc.sentence_offsets), np.asarray(ref.sentence_offsets))
+
+
+def test_merged_rows_interleave_runs_from_both_sides():
+    from qa.chunktable import Rows
+    from qa.types import Chunk, Sentence
+
+    def chunk(name: str, n: int) -> Chunk:
+        text = " ".join(f"{name}{i}." for i in range(n))
+        return Chunk(
+            f"{name}.txt", 0, len(text), text, name.upper(), tuple(Sentence(0, 2) for _ in range(n)), 0, "\n"
+        )
+
+    chunks = [chunk(x, n) for x, n in zip("abcdefg", [1, 2, 3, 1, 2, 1, 3], strict=True)]
+    is_new = np.array([0, 1, 1, 0, 0, 1, 0], dtype=bool)
+    kept = Rows.of([c for c, f in zip(chunks, is_new, strict=True) if not f])
+    new = Rows.of([c for c, f in zip(chunks, is_new, strict=True) if f])
+    got, want = Rows.interleave(is_new, kept, new), Rows.of(chunks)
+    for field in ("doc", "heading"):
+        assert getattr(got, field) == getattr(want, field)
+    for field in ("text", "text_len", "gap", "gap_len", "start", "end", "position", "spans", "n_sents"):
+        assert np.array_equal(getattr(got, field), getattr(want, field)), field
+
+
 def test_deleting_a_document_removes_it_and_its_chunks(corpus):
     seeds, index, first = corpus
     assert _chunks_of(index, "bees.md")

@@ -747,3 +747,18 @@ def test_ask_just_works_on_a_format_1_index(built, index_copy):
     answer = ask("How long do worker bees live?", seeds_dir=seeds, index_dir=index_copy, settings=SETTINGS)
     assert answer.passages and answer.passages[0].source == "notes/bees.md"
     assert store.load(index_copy).manifest["format_version"] == store.FORMAT_VERSION
+
+
+@pytest.mark.parametrize(
+    ("hashes", "message"),
+    [(["a" * 32], "2 chunks but 1 hashes"), (["a" * 32, "b" * 31], "32 characters")],
+)
+def test_the_chunk_table_refuses_hashes_that_do_not_fit(tmp_path, hashes, message):
+    from qa.types import Chunk, Sentence
+
+    chunks = [
+        Chunk("a.txt", 0, 5, "Hello", "", (Sentence(0, 5),)),
+        Chunk("a.txt", 6, 11, "World", "", (Sentence(6, 11),)),
+    ]
+    with pytest.raises(ValueError, match=message):
+        chunktable.write(tmp_path, chunks, hashes)
