@@ -1,7 +1,9 @@
 """Fit the abstention threshold (Settings.found_threshold) on a gold set and show the trade-off.
 
 `found` is True when the best passage's answer sentence has at least this cosine similarity to
-the question. The rule: the highest threshold (on a 0.01 grid) that keeps false abstentions on
+the question (and, for a question about money, the passage states an amount: see
+qa/answer.py ASKS_MONEY; such a question whose passage states none abstains at any
+threshold). The rule: the highest threshold (on a 0.01 grid) that keeps false abstentions on
 answerable questions at or under the allowed rate; the table shows what each threshold costs.
 
     python eval/calibrate.py [eval/alibaba-qwen-gold.jsonl] [--max-false 0.03]
@@ -16,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.answer import make_query, rescore  # noqa: E402
+from qa.answer import make_query, rescore, states_amount  # noqa: E402
 from qa.engine import get_engine  # noqa: E402
 from qa.evaluate import load_gold  # noqa: E402
 from qa.onnx_encoder import get_query_encoder  # noqa: E402
@@ -40,7 +42,9 @@ def main() -> None:
     for g in load_gold(args.gold):
         query = make_query(g.question, embedder, index.lexicon)
         scored = rescore(index, Retriever(index, settings).search(query.text, query.vec), query, settings)
-        sims[g.answerable].append(scored[0].similarity if scored else 0.0)
+        # A money question whose best passage states no amount abstains at any threshold.
+        vetoed = not scored or not states_amount(index, scored[0], query)
+        sims[g.answerable].append(-1.0 if vetoed else scored[0].similarity)
 
     def rates(t: float) -> tuple[float, float]:
         false = sum(s < t for s in sims[True]) / len(sims[True])

@@ -51,6 +51,28 @@ ANSWER_TYPES = (
 # What a sentence of the expected answer type gains.
 ANSWER_TYPE_BONUS = 0.15
 
+# A question about an amount of money (a price, a cost, a revenue) is answered only by a passage
+# that states one, in a currency or as free: when the best passage has none, the documents do
+# not say, however close its topic. (Numbers and dates are everywhere in most documents, so
+# "how many" and "when" only rank; money is rare enough to decide `found`.)
+ASKS_MONEY = re.compile(
+    r"\bhow much\b(?:\s+\S+){0,6}?\s+(?:cost|costs|charge|charges|charged|pay|pays|paid|spend|spends|"
+    r"spent|earn|earns|earned|sell|sells|sold|price|priced|worth|raise|raised|invest|invests|invested|"
+    r"investing)\b|\bhow much money\b"
+    r"|\bhow (?:expensive|costly|cheap)\b"
+    r"|\bwhat (?:does|do|did) (?:\S+\s+){1,6}?cost\b"
+    r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s')\s+){0,3}(?:price|prices|cost|costs|fee|fees|"
+    r"revenue|revenues|profit|profits|salary|valuation|budget|turnover)\b",
+    re.I,
+)
+MONEY = re.compile(
+    r"[$€£¥₹]\s?\d|\d\s?[$€£¥₹]"
+    r"|\b(?:USD|EUR|GBP|CNY|RMB|JPY|INR|CHF|AUD|CAD)\b"
+    r"|\b(?:dollars?|euros?|pounds? sterling|yuan|renminbi|yen|rupees?|francs?|cents?)\b"
+    r"|\bfree(?:ly)?\b|\bno (?:extra )?(?:cost|charge)\b|\bcosts? nothing\b",
+    re.I,
+)
+
 
 @dataclass(frozen=True)
 class Query:
@@ -61,6 +83,7 @@ class Query:
     words: list[str]
     word_vecs: np.ndarray
     answer_types: tuple[re.Pattern, ...] = ()
+    asks_money: bool = False  # found only if the best passage states an amount (MONEY)
 
 
 # Vectors of question words the corpus does not have, kept across questions (per model): a
@@ -92,8 +115,9 @@ def make_query(text: str, embedder: Embedder, lexicon: Lexicon) -> Query:
     word_vecs = np.array([fresh[w] if w in fresh else stored[w] for w in qwords], dtype=np.float32).reshape(
         len(qwords), vecs.shape[1]
     )
-    types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
-    return Query(text, vecs[0], qwords, word_vecs, types)
+    money = bool(ASKS_MONEY.search(text))
+    types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text)) + ((MONEY,) if money else ())
+    return Query(text, vecs[0], qwords, word_vecs, types, money)
 
 
 @dataclass(frozen=True)
@@ -270,6 +294,14 @@ def select(
     return found, list(itertools.islice(stream, k))
 
 
+def states_amount(index: StoredIndex, best: Scored, query: Query) -> bool:
+    """False when a question about money (ASKS_MONEY) gets a best passage that states no amount.
+
+    The whole chunk the quote is cut from counts, so an amount beside the answer sentence does.
+    """
+    return not query.asks_money or bool(MONEY.search(index.chunks[best.row].text))
+
+
 def quotes(
     index: StoredIndex, hits: list[Hit], query: Query, settings: Settings
 ) -> tuple[bool, Iterator[Passage]]:
@@ -279,7 +311,11 @@ def quotes(
     every re-scored candidate.
     """
     scored = rescore(index, hits, query, settings)
-    found = bool(scored) and scored[0].similarity >= settings.found_threshold
+    found = (
+        bool(scored)
+        and scored[0].similarity >= settings.found_threshold
+        and states_amount(index, scored[0], query)
+    )
     if settings.reranker:
         scored = rerank(index, scored, query, settings.reranker)
 

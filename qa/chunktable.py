@@ -396,19 +396,14 @@ class Merged(Sequence[Chunk]):
         if len(kept):
             offsets, rows = table.sentence_offsets, self.origin[kept]
             self.n_sentences[kept] = offsets[rows + 1] - offsets[rows]
-        for i, c in new.items():
-            self.n_sentences[i] = len(c.sentences)
+        self.n_sentences[list(new)] = [len(c.sentences) for c in new.values()]
 
     def __len__(self) -> int:
         return len(self.origin)
 
-    @overload
-    def __getitem__(self, i: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Chunk]: ...
-    def __getitem__(self, i):
+    def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
-            return [self[j] for j in range(len(self))[i]]
+            return self.take(range(len(self))[i])
         i = range(len(self))[i]  # bounds and negative indices, as a list has them
         chunk = self.new.get(i)
         return chunk if chunk is not None else self.table.take([int(self.origin[i])])[0]

@@ -67,6 +67,47 @@ def test_answer_types_follow_the_question_word() -> None:
     assert answer.make_query("Why do glaciers melt?", emb, lexicon).answer_types == ()
 
 
+@pytest.mark.parametrize(
+    ("question", "money"),
+    [
+        ("How much does a ticket to the crater cost?", True),
+        ("What was the company's revenue last year?", True),
+        ("How much money did the project raise?", True),
+        ("What does a guided tour cost?", True),
+        ("How much of the island is covered by lava?", False),
+        ("Do visitors pay to climb Etna?", False),
+        ("When did Etna erupt?", False),
+    ],
+)
+def test_questions_about_an_amount_of_money_are_told_apart(question, money) -> None:
+    assert bool(answer.ASKS_MONEY.search(question)) is money
+
+
+@pytest.mark.parametrize(
+    ("text", "money"),
+    [("It costs $5.", True), ("priced at 20 euros", True), ("2.5 billion yuan", True), ("USD 300", True),
+     ("The models are freely available.", True), ("It erupted in 1669.", False), ("ten percent", False)],
+)  # fmt: skip
+def test_amounts_of_money_are_recognized(text, money) -> None:
+    assert bool(answer.MONEY.search(text)) is money
+
+
+def test_a_money_question_is_found_only_where_an_amount_is_stated(small_index, tmp_path) -> None:
+    """Near the topic is not enough: the passage must state a price (or say it is free)."""
+    question = "How much does a guided walk up Mount Etna cost?"
+    found, passages = _ask(small_index, question)  # Etna is there, a price is not
+    assert not found and passages  # the closest passages are still returned, flagged
+    assert "Mount Etna erupted in 1669" in passages[0].text
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "nature.txt").write_text(
+        DOC + "\nVisits\n\nA guided walk to the crater of Mount Etna costs 60 euros per person.\n",
+        encoding="utf-8",
+    )
+    build_index(tmp_path / "seeds", tmp_path / "index", progress=False)
+    found, passages = _ask(store.load(tmp_path / "index"), question)
+    assert found and "60 euros" in passages[0].text
+
+
 def test_the_answer_sentence_is_highlighted(small_index) -> None:
     found, passages = _ask(small_index, "When did Mount Etna erupt?")
     assert found
