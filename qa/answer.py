@@ -82,8 +82,7 @@ class Query:
     vec: np.ndarray
     words: list[str]
     word_vecs: np.ndarray
-    answer_types: tuple[re.Pattern, ...] = ()
-    asks_money: bool = False  # found only if the best passage states an amount (MONEY)
+    answer_types: tuple[re.Pattern, ...] = ()  # MONEY among them: see states_amount
 
 
 # Vectors of question words the corpus does not have, kept across questions (per model): a
@@ -115,9 +114,9 @@ def make_query(text: str, embedder: Embedder, lexicon: Lexicon) -> Query:
     word_vecs = np.array([fresh[w] if w in fresh else stored[w] for w in qwords], dtype=np.float32).reshape(
         len(qwords), vecs.shape[1]
     )
-    money = bool(ASKS_MONEY.search(text))
-    types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text)) + ((MONEY,) if money else ())
-    return Query(text, vecs[0], qwords, word_vecs, types, money)
+    types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
+    types += (MONEY,) if ASKS_MONEY.search(text) else ()
+    return Query(text, vecs[0], qwords, word_vecs, types)
 
 
 @dataclass(frozen=True)
@@ -299,7 +298,7 @@ def states_amount(index: StoredIndex, best: Scored, query: Query) -> bool:
 
     The whole chunk the quote is cut from counts, so an amount beside the answer sentence does.
     """
-    return not query.asks_money or bool(MONEY.search(index.chunks[best.row].text))
+    return MONEY not in query.answer_types or bool(MONEY.search(index.chunks[best.row].text))
 
 
 def quotes(

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IndexCorrupt
-from .quantize import float32_rows
+from .quantize import Int8Rows, float32_rows
 from .ragged import consistent
 from .rowfile import RowFile, read_spans
 
@@ -122,7 +122,7 @@ class Lexicon:
         """The word vectors of ``ids`` as float32."""
         if self.scales is None:
             return float32_rows(self.vectors, ids)
-        return np.asarray(self.vectors[ids], dtype=np.float32) * self.scales[ids, None]
+        return Int8Rows(self.vectors, self.scales)[ids]
 
     def idf(self, word: str) -> float:
         i = self.ids.get(word)
