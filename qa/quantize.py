@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ragged import span_positions
-from .rowfile import RowFile, read_spans
+from .rowfile import RowFile, read_spans, row_positions
 
 # float16 bit pattern -> float32 value. numpy converts float16 element by element (about 2 ns
 # each); a lookup in this 256 KB table takes half that, which is a millisecond per question.
@@ -71,13 +71,10 @@ class Int8Rows:
     def __len__(self) -> int:
         return len(self.codes)
 
-    def __getitem__(self, rows) -> np.ndarray:
-        if isinstance(rows, (int, np.integer)):
-            return self[np.array([rows])][0]
-        if isinstance(rows, slice):
-            rows = np.arange(*rows.indices(len(self)))
-        rows = np.asarray(rows, dtype=np.int64)
-        return np.asarray(self.codes[rows], dtype=np.float32) * self.scales[rows, None]
+    def __getitem__(self, key) -> np.ndarray:
+        rows, shape = row_positions(key, len(self))
+        out = np.asarray(self.codes[rows], dtype=np.float32) * self.scales[rows, None]
+        return out.reshape(*shape, out.shape[1])
 
     def spans(self, starts: np.ndarray, lengths: np.ndarray) -> Int8Rows:
         """The rows of these spans, one span after another, still as codes and scales."""

@@ -57,21 +57,7 @@ class RowFile:
         return self.shape[0]
 
     def __getitem__(self, key) -> np.ndarray:
-        if isinstance(key, (int, np.integer)):
-            row = int(key) + (len(self) if key < 0 else 0)
-            if not 0 <= row < len(self):
-                raise IndexError(f"row {key} out of range for {len(self)} rows")
-            return self._read(np.array([row], dtype=np.int64))[0]
-        if isinstance(key, slice):
-            return self._read(np.arange(*key.indices(len(self)), dtype=np.int64))
-        rows = np.asarray(key)
-        if rows.dtype == bool:
-            rows = np.flatnonzero(rows)
-        shape = rows.shape
-        rows = rows.astype(np.int64, copy=False).ravel()
-        if rows.size and (rows.min() < -len(self) or rows.max() >= len(self)):
-            raise IndexError(f"rows out of range for {len(self)} rows")
-        rows = np.where(rows < 0, rows + len(self), rows)
+        rows, shape = row_positions(key, len(self))
         return self._read(rows).reshape(shape + self._row_shape)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
@@ -126,6 +112,33 @@ class RowFile:
     def _read(self, rows: np.ndarray) -> np.ndarray:
         # Runs of consecutive rows (a chunk's sentences are stored together): one read each.
         return self.spans(rows, np.ones(len(rows), dtype=np.int64))
+
+
+def row_positions(key, n: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """What indexing the first axis of n rows with ``key`` selects: the rows (int64, in range,
+    negatives counted from the end) and the shape the key gives them (``()`` for one int).
+
+    Keys: an int, a slice, an integer array or a boolean mask, as numpy takes them.
+
+    Raises:
+        IndexError: a row out of range.
+    """
+    if isinstance(key, (int, np.integer)):
+        row = int(key) + (n if key < 0 else 0)
+        if not 0 <= row < n:
+            raise IndexError(f"row {key} out of range for {n} rows")
+        return np.array([row], dtype=np.int64), ()
+    if isinstance(key, slice):
+        rows = np.arange(*key.indices(n), dtype=np.int64)
+        return rows, rows.shape
+    rows = np.asarray(key)
+    if rows.dtype == bool:
+        rows = np.flatnonzero(rows)
+    shape = rows.shape
+    rows = rows.astype(np.int64, copy=False).ravel()
+    if rows.size and (rows.min() < -n or rows.max() >= n):
+        raise IndexError(f"rows out of range for {n} rows")
+    return np.where(rows < 0, rows + n, rows), shape
 
 
 def read_spans(array: np.ndarray | RowFile, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidSetting
+from .rowfile import row_positions
 
 ENV = "QA_FAISS"
 KINDS = ("auto", "flat", "flat_fp16", "hnsw", "hnsw_fp16", "hnsw_sq8")
@@ -174,20 +175,16 @@ class IndexRows:
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
-    def __getitem__(self, rows) -> np.ndarray:
-        if isinstance(rows, (int, np.integer)):
-            return self[np.array([rows])][0]
-        if isinstance(rows, slice):
-            rows = np.arange(*rows.indices(len(self)))
-        rows = np.asarray(rows, dtype=np.int64).ravel()
-        if not len(rows):
-            return np.zeros((0, self.index.d), dtype=np.float32)
-        if rows.min() < 0 or rows.max() >= len(self):
-            raise IndexError(f"rows out of range for {len(self)} vectors")
+    def __getitem__(self, key) -> np.ndarray:
+        rows, shape = row_positions(key, len(self))
         stored = self._stored()
-        if stored is None:
-            return self.index.reconstruct_batch(rows)
-        return stored[rows].astype(np.float32)
+        if not len(rows):
+            out = np.zeros((0, self.index.d), dtype=np.float32)
+        elif stored is None:  # 8-bit codes: decoded by FAISS
+            out = self.index.reconstruct_batch(rows)
+        else:
+            out = stored[rows].astype(np.float32)
+        return out.reshape(*shape, self.index.d)
 
     def _stored(self) -> np.ndarray | None:
         """The index's own float32 or float16 vectors, viewed in place (no copy), if it has them.
