@@ -73,7 +73,10 @@ class Int8Rows:
 
     def __getitem__(self, key) -> np.ndarray:
         rows, shape = row_positions(key, len(self))
-        out = np.asarray(self.codes[rows], dtype=np.float32) * self.scales[rows, None]
+        # Scaled in place: a question reads a few thousand word rows, and a second float32
+        # copy of them was a 2 MB temporary each time.
+        out = np.asarray(self.codes[rows], dtype=np.float32)
+        out *= self.scales[rows, None]
         return out.reshape(*shape, out.shape[1])
 
     def spans(self, starts: np.ndarray, lengths: np.ndarray) -> Int8Rows:
@@ -84,5 +87,6 @@ class Int8Rows:
         )
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        whole = np.asarray(self.codes, dtype=np.float32) * self.scales[:, None]
+        whole = np.asarray(self.codes, dtype=np.float32)
+        whole *= self.scales[:, None]
         return whole if dtype is None else whole.astype(dtype, copy=False)

@@ -351,3 +351,28 @@ def test_sources_limit_the_search_to_chosen_documents(notes):
         answer = ask("What is in it?", seeds_dir=seeds, index_dir=index, sources=[name], k=10)
         assert answer.passages and {p.source for p in answer.passages} == {name}
     assert ask("soup", seeds_dir=seeds, index_dir=index, sources=["missing.txt"]).passages == []
+
+
+def test_freed_load_memory_is_returned_once_per_loaded_index(notes, monkeypatch):
+    from qa import engine
+
+    calls = []
+    monkeypatch.setattr(engine, "release_free_memory", lambda: calls.append(1) or True)
+    seeds, _ = notes
+    q = "Where were the tomatoes planted?"
+    _notes_ask(notes, q)
+    _notes_ask(notes, q)
+    assert len(calls) == 1  # after the first answer, not after every question
+    (seeds / "sub").mkdir()
+    (seeds / "sub" / "gate.txt").write_text("The garden gate is painted dark green.\n", encoding="utf-8")
+    _notes_ask(notes, q)  # a new generation was built and loaded
+    assert len(calls) == 2
+
+
+def test_release_free_memory_runs_on_this_c_library():
+    import platform
+
+    from qa.engine import release_free_memory
+
+    # glibc (Linux) has malloc_trim; elsewhere the call does nothing and says so.
+    assert release_free_memory() is (platform.libc_ver()[0] == "glibc")
