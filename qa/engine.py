@@ -171,7 +171,7 @@ def _libc():
 
     try:
         return ctypes.CDLL(None)  # the C library this process already runs on
-    except OSError:  # pragma: no cover - a platform without dlopen of the main program
+    except (OSError, TypeError):  # pragma: no cover - no dlopen of the main program (Windows)
         return None
 
 
