@@ -154,9 +154,9 @@ class Engine:
 def release_free_memory() -> bool:
     """Return the C heap's free pages to the system; False where the C library cannot.
 
-    glibc keeps memory freed in the middle of its heap; after an index and the model are
-    loaded, 10-25 MB of it (on a 16k-chunk index) would stay resident for the life of the
-    process, a different amount in each run. Takes about 2 ms.
+    glibc keeps memory freed in the middle of its heap: what loading an index and the model
+    freed would stay resident for the life of the process, a different amount in each run
+    (README, "Memory freed by loading goes back to the system").
     """
     trim = getattr(_libc(), "malloc_trim", None)
     if trim is None:
