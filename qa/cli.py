@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import asdict, replace
 
 from .errors import QAError
+from .journal import pending
 from .settings import Settings
 
 
@@ -53,6 +54,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(
             f"indexed {report.documents} documents into {report.chunks} chunks "
             f"({report.embedded} embedded, {report.reused} reused) in {report.seconds:.1f}s"
+            + (
+                f"; resumed: {report.resumed} of them were embedded before an interrupt"
+                if report.resumed
+                else ""
+            )
         )
     for s in report.skipped:
         print(f"skipped {s.doc_id}: {s.reason}")
@@ -164,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; the previous index (if any) is unchanged", file=sys.stderr)
+        message = "interrupted; the previous index (if any) is unchanged"
+        kept = pending(args.index_dir) if getattr(args, "index_dir", None) else 0
+        if kept:
+            message += f"; {kept:,} vectors embedded so far are kept: run the same command to resume"
+        print(message, file=sys.stderr)
         return 130
 
 

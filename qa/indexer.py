@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import journal as embedding_journal
 from . import store
 from .chunking import chunk_document
 from .chunktable import Merged
 from .documents import SUPPORTED, FileStat, Skipped, read_document, scan
 from .embedding import Embedder, get_embedder
 from .errors import EmptyCorpus, QAError
+from .journal import Journal
 from .lexicon import Lexicon, SentenceWords, words_key
 from .quantize import Int8Rows, float32_rows, quantize_rows
 from .ragged import span_positions
@@ -36,7 +38,7 @@ class BuildReport:
 
     documents: int
     chunks: int
-    embedded: int  # chunks whose vectors were computed now
+    embedded: int  # chunks whose vectors were computed now (or by an interrupted build: resumed)
     reused: int  # chunks whose vectors came from the previous index
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
@@ -44,6 +46,7 @@ class BuildReport:
     generation: str = ""
     changed: bool = True  # False when the index was already up to date
     duplicates: list[list[str]] = field(default_factory=list)  # documents with the same content
+    resumed: int = 0  # of the embedded chunks, those an interrupted build had embedded (qa/journal.py)
 
 
 def _previous(index_dir: Path) -> tuple[store.StoredIndex | None, bool]:
@@ -150,6 +153,7 @@ def build_index(
             and set(keep) == set(prev_docs | previous.manifest.get("skipped", {}))
         ):
             store.collect_garbage(index_dir)  # what a build killed after going live left behind
+            embedding_journal.discard(index_dir)  # an interrupted build's vectors: none is needed now
             return BuildReport(
                 len(prev_docs), len(previous.chunks), 0, len(previous.chunks),
                 seconds=time.perf_counter() - t0, generation=previous.generation, changed=False,
@@ -213,10 +217,14 @@ def build_index(
             previous.chunk_hashes[r] if r >= 0 else store.chunk_hash(chunks.new[i])
             for i, r in enumerate(origin.tolist())
         ]
-        vectors, sent_vectors, reused = _embed(chunks, hashes, previous, embedder, progress)
+        # What an interrupted build embedded is taken from its journal; a rebuild starts over.
+        journal = Journal(index_dir, embedder, progress=progress)
+        if rebuild:
+            journal.discard()
+        vectors, sent_vectors, reused = _embed(chunks, hashes, previous, embedder, journal, progress)
         tokens = _bm25_tokens(chunks, hashes, previous)
         bm25 = bm25_from_ids(tokens)
-        lexicon = _lexicon(chunks, hashes, previous, embedder, progress)
+        lexicon = _lexicon(chunks, hashes, previous, embedder, journal)
         sentence_words = _sentence_words(chunks, origin, previous, lexicon)
         removed = sorted(set(previous.manifest.get("documents", {}) if previous else ()) - set(documents))
         manifest = {
@@ -255,9 +263,10 @@ def build_index(
             bm25_tokens=tokens,
             sentence_words=sentence_words,
         )
+        journal.discard()
     return BuildReport(
         len(documents), len(chunks), len(chunks) - reused, reused, removed, skipped_list,
-        time.perf_counter() - t0, gen.name, duplicates=duplicates,
+        time.perf_counter() - t0, gen.name, duplicates=duplicates, resumed=journal.resumed,
     )  # fmt: skip
 
 
@@ -324,9 +333,11 @@ def _embed(
     hashes: list[str],
     previous: store.StoredIndex | None,
     embedder: Embedder,
+    journal: Journal,
     progress: bool,
 ) -> tuple[np.ndarray, Int8Rows, int]:
-    """Chunk and sentence vectors, taken from the previous index where the text is unchanged.
+    """Chunk and sentence vectors, taken from the previous index where the text is unchanged
+    and from the journal where an interrupted build embedded them.
 
     Sentence vectors are kept as int8 codes and scales (qa/quantize.py); kept ones are copied
     as they are stored.
@@ -368,14 +379,14 @@ def _embed(
         sents = [c.text[s.start - c.start : s.end - c.start] for c in built for s in c.sentences]
         if progress:
             log.info("embedding %d chunks and %d sentences", len(texts), len(sents))
-        batch = texts + sents
         # Identical texts (duplicate documents, a sentence that is its whole chunk, repeated
         # lines) are embedded once.
-        unique = {t: i for i, t in enumerate(dict.fromkeys(batch))}
-        new = embedder.encode(list(unique), show_progress=progress)[[unique[t] for t in batch]]
-        vectors[todo] = new[: len(texts)]
+        new = journal.chunk_vectors(texts)
+        vectors[todo] = new
         at = span_positions(offsets[todo], n_sents[todo])
-        sent_codes[at], sent_scales[at] = quantize_rows(new[len(texts) :])
+        sent_codes[at], sent_scales[at] = journal.int8_vectors(
+            sents, known=dict(zip(texts, new, strict=True))
+        )
     return vectors, Int8Rows(sent_codes, sent_scales), len(chunks) - len(todo)
 
 
@@ -398,7 +409,7 @@ def _lexicon(
     hashes: list[str],
     previous: store.StoredIndex | None,
     embedder: Embedder,
-    progress: bool,
+    journal: Journal,
 ) -> Lexicon:
     """The corpus vocabulary with word vectors, reusing the previous index's where it can."""
     if _reusable(previous, "lexicon", words_key()):
@@ -431,9 +442,7 @@ def _lexicon(
             codes[have], scales[have] = quantize_rows(old.rows(src[have]))
     todo = np.flatnonzero(src < 0).tolist()
     if todo:
-        codes[todo], scales[todo] = quantize_rows(
-            embedder.encode([vocab[i] for i in todo], show_progress=progress)
-        )
+        codes[todo], scales[todo] = journal.int8_vectors([vocab[i] for i in todo], desc="words")
     return Lexicon(vocab, codes, df, n, scales)
 
 
