@@ -136,15 +136,18 @@ class Journal:
         }
         self._tables: dict[str, _Table] | None = None
         self.resumed = 0  # chunk vectors taken from the journal
+        self._failed = False
         if self.folder.exists():
             try:
                 same = json.loads((self.folder / "meta.json").read_text(encoding="utf-8")) == self.meta
             except (OSError, ValueError):
                 same = False
-            if not same:
+            try:
+                self._tables = self._open() if same else None
+            except OSError:  # unreadable: what it holds is embedded again
+                self._tables = None
+            if self._tables is None:
                 self.discard()
-            else:
-                self._tables = self._open()
 
     def _open(self) -> dict[str, _Table]:
         return {
@@ -174,7 +177,7 @@ class Journal:
         def done(todo: np.ndarray, vecs: np.ndarray) -> None:
             out[todo] = vecs
             if keys is not None and len(unique) > BLOCK:
-                self._table("float32").append(keys[todo], vecs)
+                self._record("float32", keys[todo], vecs)
 
         self._embed(unique, np.flatnonzero(found < 0), desc, done)
         at = _positions(texts, unique)
@@ -213,11 +216,28 @@ class Journal:
         def done(todo: np.ndarray, vecs: np.ndarray) -> None:
             codes[todo], scales[todo] = quantize_rows(vecs)
             if keys is not None and len(unique) > BLOCK:
-                self._table("int8").append(keys[todo], codes[todo], scales[todo])
+                self._record("int8", keys[todo], codes[todo], scales[todo])
 
         self._embed(unique, np.flatnonzero(~ready), desc, done)
         at = _positions(texts, unique)
         return codes[at], scales[at]
+
+    def _record(
+        self, name: str, keys: np.ndarray, rows: np.ndarray, scales: np.ndarray | None = None
+    ) -> None:
+        """Append a block; a journal that cannot be written (a full disk, a read-only folder)
+        only stops recording, with a warning: the build itself goes on."""
+        if self._failed:
+            return
+        try:
+            self._table(name).append(keys, rows, scales)
+        except OSError as exc:
+            self._failed = True
+            log.warning(
+                "cannot record embedded vectors in %s (%s): an interrupted build would start over",
+                self.folder,
+                exc.strerror or exc,
+            )
 
     def _table(self, name: str) -> _Table:
         if self._tables is None:

@@ -175,3 +175,18 @@ def test_the_cli_says_an_interrupted_build_can_resume(small_blocks, tmp_path, mo
     assert "run the same command to resume" in err
     assert os.listdir(index)  # the journal is there; no generation went live
     assert store.current_generation(index) is None
+
+
+def test_a_journal_that_cannot_be_written_does_not_stop_the_build(
+    small_blocks, tmp_path, monkeypatch, caplog
+):
+    seeds, index = _corpus(tmp_path / "seeds"), tmp_path / "index"
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(journal, "_append", disk_full)
+    report = _build(seeds, index, _Hashing())
+    assert report.chunks > 0 and store.current_generation(index) is not None
+    assert "an interrupted build would start over" in caplog.text
+    assert caplog.text.count("cannot record embedded vectors") == 1
