@@ -127,6 +127,19 @@ def test_bundled_gold_set_is_well_formed() -> None:
         assert all(e in text for e in g.evidence), g.id
 
 
+def test_held_out_gold_set_is_well_formed_and_apart_from_the_main_one() -> None:
+    held_out = load_gold(ROOT / "eval" / "alibaba-qwen-heldout.jsonl")
+    text = (ROOT / "seeds" / "alibaba-qwen-platform.txt").read_text(encoding="utf-8")
+    answerable = [g for g in held_out if g.answerable]
+    assert len(answerable) >= 30 and len(held_out) - len(answerable) >= 8
+    for g in answerable:
+        assert all(e in text for e in g.evidence), g.id
+    # Other questions than the main set's, under other ids.
+    main = load_gold(GOLD)
+    assert not {g.question.lower() for g in held_out} & {g.question.lower() for g in main}
+    assert not {g.id for g in held_out} & {g.id for g in main}
+
+
 @pytest.mark.parametrize(
     "line, message",
     [
