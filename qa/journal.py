@@ -52,7 +52,6 @@ class _Table:
         self.rows_path = folder / f"{name}.rows"
         self.scales_path = folder / f"{name}.scales" if dtype == np.int8 else None
         self.dim, self.dtype = dim, np.dtype(dtype)
-        self.keys = np.zeros(0, dtype=_KEY)
         self.n = 0
         self._order = self._sorted = None
         if self.keys_path.is_file() and self.rows_path.is_file():
@@ -60,7 +59,6 @@ class _Table:
             n = min(self.keys_path.stat().st_size // 16, self.rows_path.stat().st_size // self._row_bytes)
             if self.scales_path is not None:
                 n = min(n, self.scales_path.stat().st_size // 4 if self.scales_path.is_file() else 0)
-            self.keys = np.fromfile(self.keys_path, dtype=_KEY, count=n)
             self.n = n
 
     @property
@@ -71,9 +69,10 @@ class _Table:
         """The row of each key, -1 where the table has none."""
         if self.n == 0 or len(keys) == 0:
             return np.full(len(keys), -1, dtype=np.int64)
-        if self._order is None:
-            self._order = np.argsort(self.keys, kind="stable")
-            self._sorted = self.keys[self._order]
+        if self._order is None:  # read once per lookup after appends (keys are 16 bytes a row)
+            stored = np.fromfile(self.keys_path, dtype=_KEY, count=self.n)
+            self._order = np.argsort(stored, kind="stable")
+            self._sorted = stored[self._order]
         at = np.minimum(np.searchsorted(self._sorted, keys), self.n - 1)
         return np.where(self._sorted[at] == keys, self._order[at], -1).astype(np.int64)
 
@@ -94,7 +93,6 @@ class _Table:
         if self.scales_path is not None:
             _append(self.scales_path, np.ascontiguousarray(scales, dtype=np.float32))
         _append(self.keys_path, np.ascontiguousarray(keys, dtype=_KEY))
-        self.keys = np.concatenate([self.keys, keys])
         self.n += len(keys)
         self._order = self._sorted = None
 
