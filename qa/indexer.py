@@ -120,13 +120,15 @@ def build_index(
     """Bring the index of a corpus folder up to date.
 
     Unchanged documents keep their chunks; chunks whose text is unchanged keep their vectors;
-    only the rest is embedded. The new index replaces the old one atomically.
+    only the rest is embedded. The new index replaces the old one atomically. Vectors embedded
+    by a build that was interrupted before it saved are taken from its journal (qa/journal.py).
 
     Args:
         seeds_dir: the corpus folder (searched recursively).
         index_dir: where the index lives.
         settings: chunking and model settings (defaults when None).
-        rebuild: ignore the previous index and embed everything again.
+        rebuild: ignore the previous index (and an interrupted build's journal) and embed
+            everything again.
         progress: show a progress bar while embedding.
         embedder: a custom embedder (defaults to the sentence-transformers model of settings).
         vector_index: the FAISS index type, "auto" (exact float16 scan up to a size, then HNSW)
