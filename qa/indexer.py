@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import journal as embedding_journal
 from . import store
 from .chunking import chunk_document
 from .chunktable import Merged
@@ -21,6 +20,7 @@ from .documents import SUPPORTED, FileStat, Skipped, read_document, scan
 from .embedding import Embedder, get_embedder
 from .errors import EmptyCorpus, QAError
 from .journal import Journal
+from .journal import discard as discard_journal
 from .lexicon import Lexicon, SentenceWords, words_key
 from .quantize import Int8Rows, float32_rows, quantize_rows
 from .ragged import span_positions
@@ -155,7 +155,7 @@ def build_index(
             and set(keep) == set(prev_docs | previous.manifest.get("skipped", {}))
         ):
             store.collect_garbage(index_dir)  # what a build killed after going live left behind
-            embedding_journal.discard(index_dir)  # an interrupted build's vectors: none is needed now
+            discard_journal(index_dir)  # an interrupted build's vectors: none is needed now
             return BuildReport(
                 len(prev_docs), len(previous.chunks), 0, len(previous.chunks),
                 seconds=time.perf_counter() - t0, generation=previous.generation, changed=False,
