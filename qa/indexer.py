@@ -168,6 +168,16 @@ def build_index(
         skipped: dict[str, dict] = {}
         skipped_list: list[Skipped] = []
         parts: list[list[Chunk] | np.ndarray] = []
+        # Reading and chunking run at thousands of chunks a second: a bar only when there are
+        # enough documents to wait for. (tqdm is imported here: answering never needs it.)
+        from tqdm import tqdm
+
+        reading = tqdm(
+            total=len(to_read),
+            desc="reading documents",
+            unit="doc",
+            disable=not progress or len(to_read) < 1000,
+        )
         for s in stats:
             stamp = {"size": s.size, "mtime_ns": s.mtime_ns}
             entry = keep.get(s.doc_id)
@@ -180,6 +190,7 @@ def build_index(
                 parts.append(by_doc.get(s.doc_id, _NO_ROWS))
                 continue
             doc = read_document(seeds_dir, s.doc_id)
+            reading.update()
             if isinstance(doc, Skipped):
                 log.warning("skipped %s: %s", doc.doc_id, doc.reason)
                 skipped[s.doc_id] = {**stamp, "reason": doc.reason}
@@ -201,6 +212,7 @@ def build_index(
                 "pages": list(doc.pages),
             }
             parts.append(new_chunks)
+        reading.close()
         chunks = _assemble(parts, previous)
         origin = chunks.origin  # the previous row of each chunk, -1 for a new one
         if not len(chunks):

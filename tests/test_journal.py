@@ -190,3 +190,17 @@ def test_a_journal_that_cannot_be_written_does_not_stop_the_build(
     assert report.chunks > 0 and store.current_generation(index) is not None
     assert "an interrupted build would start over" in caplog.text
     assert caplog.text.count("cannot record embedded vectors") == 1
+
+
+def test_a_long_build_shows_reading_and_embedding_progress(tmp_path, capsys):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for i in range(1000):
+        (seeds / f"note-{i:04d}.txt").write_text(
+            f"Note {i} records {i * 3} birds. The site is number {i % 17}.\n"
+        )
+    build_index(seeds, tmp_path / "index", settings=SETTINGS, progress=True, embedder=_Hashing())
+    err = capsys.readouterr().err
+    for bar in ("reading documents", "embedding chunks", "embedding sentences", "embedding words"):
+        assert f"{bar}: 100%" in err, bar
+    assert "1000/1000" in err and "doc/s" in err and "chunk/s" in err
