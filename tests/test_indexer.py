@@ -499,3 +499,52 @@ def test_the_cycle_collector_is_paused_during_a_build_and_restored(tmp_path, mon
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _word_vector_inode(index: Path, generation: str) -> int:
+    return (index / generation / "lexicon.npy").stat().st_ino
+
+
+def _append_to_rivers(seeds: Path, sentence: str) -> None:
+    path = seeds / "rivers.txt"
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{sentence}\n", encoding="utf-8")
+    _bump_mtime(path)
+
+
+def test_an_update_with_no_new_word_links_the_word_vectors_instead_of_writing_them(corpus):
+    import hashlib
+
+    seeds, index, first = corpus
+    _append_to_rivers(seeds, "The Nile was long thought to be the longest river.")  # no new word
+    report = _build(seeds, index)
+    assert report.changed and report.generation != first.generation
+    assert _word_vector_inode(index, report.generation) == _word_vector_inode(index, first.generation)
+    loaded = store.load(index)  # the linked files verify against the new manifest
+    for name in store.WORD_VECTOR_FILES:
+        data = (index / report.generation / name).read_bytes()
+        assert loaded.manifest["files"][name]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_an_update_with_a_new_word_writes_the_word_vectors(corpus):
+    seeds, index, first = corpus
+    _append_to_rivers(seeds, "The Zambezi plunges over Victoria Falls.")
+    report = _build(seeds, index)
+    assert _word_vector_inode(index, report.generation) != _word_vector_inode(index, first.generation)
+    assert "zambezi" in store.load(index).lexicon.ids
+
+
+def test_word_vectors_are_written_where_links_are_refused(corpus, monkeypatch):
+    seeds, index, first = corpus
+    before = store.load(index).lexicon
+    _append_to_rivers(seeds, "The Nile was long thought to be the longest river.")
+
+    def refuse(src, dst, *args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(store.os, "link", refuse)
+    report = _build(seeds, index)
+    assert _word_vector_inode(index, report.generation) != _word_vector_inode(index, first.generation)
+    after = store.load(index).lexicon
+    assert after.vocab == before.vocab
+    assert np.array_equal(np.asarray(after.vectors), np.asarray(before.vectors))
+    assert not list((index / report.generation).glob("*.tmp"))
