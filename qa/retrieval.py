@@ -174,14 +174,19 @@ def bm25_from_ids(tokens: TokenIds):
     n_docs, n_vocab = len(tokens), len(tokens.vocab)
     doc_len = np.diff(tokens.offsets)
     avg_doc_len = doc_len.mean() if n_docs else np.float64("nan")
-    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
-    # One entry per (chunk, distinct token), sorted by token then chunk: bm25s's CSC order.
-    # int32 keys sort in about half the time of int64 ones, when they fit.
-    width = max(n_docs, 1)
-    key_type = np.int32 if n_vocab * width < 2**31 else np.int64
-    pairs, tf = np.unique((tokens.ids.astype(np.int64) * width + doc_of).astype(key_type), return_counts=True)
-    col, row = pairs.astype(np.int64) // width, pairs.astype(np.int64) % width
-    df = np.bincount(col, minlength=n_vocab)
+    # One entry per (chunk, distinct token) with its count, sorted by token then chunk: bm25s's
+    # CSC order. scipy builds it by counting, not sorting: 0.02 s instead of 0.09 s for the
+    # 1.9 million tokens of the benchmark's 31k chunks (scipy is loaded with the model anyway).
+    from scipy.sparse import csc_matrix
+
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.int32), doc_len)
+    counts = csc_matrix(
+        (np.ones(len(tokens.ids), dtype=np.int32), (doc_of, tokens.ids)), shape=(n_docs, n_vocab)
+    )
+    counts.sum_duplicates()
+    row, tf = counts.indices.astype(np.int64), counts.data
+    df = np.diff(counts.indptr).astype(np.int64)
+    col = np.repeat(np.arange(n_vocab, dtype=np.int64), df)
     # Few distinct frequencies: math.log on each, exactly as bm25s computes them.
     levels, level_of = np.unique(df, return_inverse=True)
     idf_levels = np.array([_score_idf_lucene(int(d), N=n_docs) if d else 0.0 for d in levels])
