@@ -276,7 +276,6 @@ def build_index(
             lexicon=lexicon,
             bm25_tokens=tokens,
             sentence_words=sentence_words,
-            previous=previous,
         )
         journal.discard()
     return BuildReport(

@@ -47,7 +47,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -185,12 +185,6 @@ class _Sealer:
             if path not in self.pending:
                 self.pending[path] = self.pool.submit(_sha256_file, path, sync=True)
 
-    def add_known(self, path: Path, sha256: str) -> None:
-        """A file already on disk with a known checksum (hard-linked from the previous generation)."""
-        done: Future = Future()
-        done.set_result(sha256)
-        self.pending[path] = done
-
     def sums(self) -> dict[Path, str]:
         """Every file's sha256, once all are on disk."""
         self.add_written()
@@ -198,52 +192,6 @@ class _Sealer:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-# The word-vector files, the same bytes in a generation whose vocabulary did not change.
-WORD_VECTOR_FILES = ("lexicon.txt", "lexicon.npy", "lexicon_scale.npy")
-
-
-def _link_same_words(
-    previous: StoredIndex | None,
-    vocab: list[str],
-    codes: np.ndarray,
-    scales: np.ndarray,
-    tmp: Path,
-    sealer: _Sealer,
-) -> bool:
-    """Hard-link the previous generation's word-vector files into ``tmp`` when they hold exactly
-    what would be written (same vocabulary, codes and scales, same format): most updates add no
-    new word, and the vocabulary's vectors are its largest file but for the sentence vectors.
-
-    Returns:
-        True when all were linked (their checksums taken from the previous manifest); False
-        when they must be written (anything differs, or the file system refuses links).
-    """
-    if previous is None or previous.manifest.get("format_version") != FORMAT_VERSION:
-        return False
-    old = previous.lexicon
-    entries = previous.manifest.get("files", {})
-    if (
-        old.scales is None
-        or any(name not in entries for name in WORD_VECTOR_FILES)
-        or old.vocab != vocab
-        or not np.array_equal(old.scales, scales)
-        or not np.array_equal(old.vectors, codes)
-    ):
-        return False
-    linked = []
-    try:
-        for name in WORD_VECTOR_FILES:
-            os.link(previous.path / name, tmp / name)
-            linked.append(tmp / name)
-    except OSError:
-        for path in linked:
-            path.unlink(missing_ok=True)
-        return False
-    for name in WORD_VECTOR_FILES:
-        sealer.add_known(tmp / name, entries[name]["sha256"])
-    return True
 
 
 def _identity(st: os.stat_result) -> dict[str, int]:
@@ -327,13 +275,8 @@ def save(
     lexicon: Lexicon,
     bm25_tokens: Any = None,
     sentence_words: SentenceWords | None = None,
-    previous: StoredIndex | None = None,
 ) -> Path:
     """Write a new generation and make it live; the previous one stays whole until then.
-
-    Args:
-        previous: the generation this one is built from, if any: its word-vector files are
-            hard-linked instead of written again when the vocabulary is unchanged.
 
     Returns:
         The folder of the new generation.
@@ -369,15 +312,14 @@ def save(
         if sentence_words is not None:  # spares each question looking words up
             sentence_words.save(tmp)
         sealer.add_written()
+        (tmp / "lexicon.txt").write_text("".join(w + "\n" for w in lexicon.vocab), encoding="utf-8")
         codes, scales = (
             (lexicon.vectors, lexicon.scales)
             if lexicon.scales is not None
             else quantize_rows(lexicon.vectors)
         )
-        if not _link_same_words(previous, lexicon.vocab, codes, scales, tmp, sealer):
-            (tmp / "lexicon.txt").write_text("".join(w + "\n" for w in lexicon.vocab), encoding="utf-8")
-            np.save(tmp / "lexicon.npy", np.ascontiguousarray(codes, dtype=np.int8))
-            np.save(tmp / "lexicon_scale.npy", np.ascontiguousarray(scales, dtype=np.float32))
+        np.save(tmp / "lexicon.npy", np.ascontiguousarray(codes, dtype=np.int8))
+        np.save(tmp / "lexicon_scale.npy", np.ascontiguousarray(scales, dtype=np.float32))
         np.save(tmp / "lexicon_df.npy", np.ascontiguousarray(lexicon.df, dtype=np.int32))
         # What this function writes is this version's format, whatever the caller's manifest
         # (a copy of an older one, say) says.

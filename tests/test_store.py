@@ -125,16 +125,11 @@ def _resave(index_dir: Path, loaded: store.StoredIndex) -> Path:
     """store.save with the contents of a loaded index.
 
     Each keyword of save is taken from the StoredIndex field of the same name, so parts added
-    to the index later are carried along too (but ``previous``, a generation to link unchanged
-    files from: every file is written here).
+    to the index later are carried along too.
     """
     fields = {"hashes": "chunk_hashes"}
     params = inspect.signature(store.save).parameters.values()
-    kwargs = {
-        p.name: getattr(loaded, fields.get(p.name, p.name))
-        for p in params
-        if p.kind is p.KEYWORD_ONLY and p.name != "previous"
-    }
+    kwargs = {p.name: getattr(loaded, fields.get(p.name, p.name)) for p in params if p.kind is p.KEYWORD_ONLY}
     return store.save(index_dir, **kwargs)
 
 
