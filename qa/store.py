@@ -190,7 +190,11 @@ class _Sealer:
         self.add_written()
         return {path: future.result() for path, future in self.pending.items()}
 
-    def close(self) -> None:
+    def __enter__(self) -> _Sealer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # On an error too: no thread is still reading what the caller then removes.
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -288,45 +292,47 @@ def save(
     tmp = index_dir / f".tmp-{gen.name}"
     pointer_tmp = index_dir / f".{CURRENT}.tmp-{os.getpid()}"
     replaced = live_name(index_dir)
-    sealer = None
     try:
         tmp.mkdir(parents=True)
-        sealer = _Sealer(tmp)  # each file is hashed and synced while the next ones are written
-        chunktable.write(tmp, chunks, hashes)
-        sealer.add_written()
-        spec = IndexSpec.from_manifest(manifest.get("faiss"))
-        if spec.kind not in KEEPS_VECTORS:  # the FAISS index cannot give them back
-            np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-        if not isinstance(sentence_vectors, Int8Rows):
-            sentence_vectors = Int8Rows.of(sentence_vectors)
-        np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors.codes, dtype=np.int8))
-        np.save(tmp / "sentence_scale.npy", np.ascontiguousarray(sentence_vectors.scales, dtype=np.float32))
-        sealer.add_written()
-        # Flat or HNSW, as the indexer chose and recorded in the manifest (qa/vectors.py).
-        findex = make_index(vectors, spec)
-        faiss.write_index(findex, str(tmp / "faiss.index"))
-        sealer.add_written()
-        bm25.save(str(tmp / "bm25"), show_progress=False)
-        if bm25_tokens is not None:  # qa.retrieval.TokenIds: spares the next build re-tokenizing
-            bm25_tokens.save(tmp)
-        if sentence_words is not None:  # spares each question looking words up
-            sentence_words.save(tmp)
-        sealer.add_written()
-        (tmp / "lexicon.txt").write_text("".join(w + "\n" for w in lexicon.vocab), encoding="utf-8")
-        codes, scales = (
-            (lexicon.vectors, lexicon.scales)
-            if lexicon.scales is not None
-            else quantize_rows(lexicon.vectors)
-        )
-        np.save(tmp / "lexicon.npy", np.ascontiguousarray(codes, dtype=np.int8))
-        np.save(tmp / "lexicon_scale.npy", np.ascontiguousarray(scales, dtype=np.float32))
-        np.save(tmp / "lexicon_df.npy", np.ascontiguousarray(lexicon.df, dtype=np.int32))
+        # Each file is hashed and synced while the next ones are written.
+        with _Sealer(tmp) as sealer:
+            chunktable.write(tmp, chunks, hashes)
+            sealer.add_written()
+            spec = IndexSpec.from_manifest(manifest.get("faiss"))
+            if spec.kind not in KEEPS_VECTORS:  # the FAISS index cannot give them back
+                np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+            if not isinstance(sentence_vectors, Int8Rows):
+                sentence_vectors = Int8Rows.of(sentence_vectors)
+            np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors.codes, dtype=np.int8))
+            np.save(
+                tmp / "sentence_scale.npy", np.ascontiguousarray(sentence_vectors.scales, dtype=np.float32)
+            )
+            sealer.add_written()
+            # Flat or HNSW, as the indexer chose and recorded in the manifest (qa/vectors.py).
+            findex = make_index(vectors, spec)
+            faiss.write_index(findex, str(tmp / "faiss.index"))
+            sealer.add_written()
+            bm25.save(str(tmp / "bm25"), show_progress=False)
+            if bm25_tokens is not None:  # qa.retrieval.TokenIds: spares the next build re-tokenizing
+                bm25_tokens.save(tmp)
+            if sentence_words is not None:  # spares each question looking words up
+                sentence_words.save(tmp)
+            sealer.add_written()
+            (tmp / "lexicon.txt").write_text("".join(w + "\n" for w in lexicon.vocab), encoding="utf-8")
+            codes, scales = (
+                (lexicon.vectors, lexicon.scales)
+                if lexicon.scales is not None
+                else quantize_rows(lexicon.vectors)
+            )
+            np.save(tmp / "lexicon.npy", np.ascontiguousarray(codes, dtype=np.int8))
+            np.save(tmp / "lexicon_scale.npy", np.ascontiguousarray(scales, dtype=np.float32))
+            np.save(tmp / "lexicon_df.npy", np.ascontiguousarray(lexicon.df, dtype=np.int32))
+            sums = sealer.sums()
         # What this function writes is this version's format, whatever the caller's manifest
         # (a copy of an older one, say) says.
         manifest = {**manifest, "format_version": FORMAT_VERSION}
         # The generation this one replaces stays on disk one round longer (see collect_garbage).
         manifest["replaces"] = replaced
-        sums = sealer.sums()
         files = sorted(sums)
         # Stat identities taken last, once nothing more is written to the files.
         manifest["files"] = {p.relative_to(tmp).as_posix(): _file_entry(p, sums[p]) for p in files}
@@ -337,21 +343,14 @@ def save(
             os.fsync(fh.fileno())
         os.replace(pointer_tmp, index_dir / CURRENT)
     except (OSError, RuntimeError) as exc:  # faiss reports a failed write as a RuntimeError
-        if sealer is not None:
-            sealer.close()  # no thread is still reading what is removed
         _discard(index_dir, tmp, gen, pointer_tmp)
         raise IndexWriteError(
             f"cannot write the index in {index_dir}: {getattr(exc, 'strerror', None) or exc}. The "
             "previous index (if any) is unchanged; free some space or choose a writable --index-dir"
         ) from exc
     except BaseException:
-        if sealer is not None:
-            sealer.close()
         _discard(index_dir, tmp, gen, pointer_tmp)
         raise
-    finally:
-        if sealer is not None:
-            sealer.close()
     _fsync_dir(index_dir)
     _collect_garbage(index_dir, keep={gen.name, replaced or gen.name})
     return gen
