@@ -37,6 +37,8 @@ BLOCK = 256
 SHORT_FACTOR = 8
 SHORT_TEXT_CHARS = 32
 _KEY = np.dtype("S16")
+# The two tables: chunk vectors as float32, sentence and word vectors as int8 codes and scales.
+_KINDS = (("float32", np.float32), ("int8", np.int8))
 
 
 def digests(texts: list[str]) -> np.ndarray:
@@ -148,10 +150,7 @@ class Journal:
                 self.discard()
 
     def _open(self) -> dict[str, _Table]:
-        return {
-            "float32": _Table(self.folder, "float32", self.dim, np.float32),
-            "int8": _Table(self.folder, "int8", self.dim, np.int8),
-        }
+        return {name: _Table(self.folder, name, self.dim, dtype) for name, dtype in _KINDS}
 
     @property
     def pending(self) -> int:
@@ -277,14 +276,8 @@ def discard(index_dir: str | Path) -> None:
 def pending(index_dir: str | Path) -> int:
     """How many vectors an interrupted build left in ``index_dir``'s journal (0 when none)."""
     folder = Path(index_dir) / JOURNAL
-    if not folder.is_dir():
+    try:
+        dim = int(json.loads((folder / "meta.json").read_text(encoding="utf-8"))["dim"])
+        return sum(_Table(folder, name, dim, dtype).n for name, dtype in _KINDS)
+    except (OSError, ValueError, KeyError, TypeError):
         return 0
-    total = 0
-    for name, width in (("float32", 4), ("int8", 1)):
-        keys, rows = folder / f"{name}.keys", folder / f"{name}.rows"
-        try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            total += min(keys.stat().st_size // 16, rows.stat().st_size // (int(meta["dim"]) * width))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return total
