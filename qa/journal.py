@@ -24,18 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import Embedder
+from .embedding import SHORT_TEXT_CHARS, Embedder
 from .quantize import quantize_rows
 
 log = logging.getLogger("qa")
 
 JOURNAL = ".embedding-journal"
 FORMAT = 1
-# Texts per encode call and journal append: a few seconds of chunks on 2 cores. Words (short
-# texts) go SHORT_FACTOR times as many at once.
+# Texts per encode call and journal append: a few seconds of chunks on 2 cores. Words (texts
+# up to the embedder's SHORT_TEXT_CHARS) go SHORT_FACTOR times as many at once.
 BLOCK = 256
 SHORT_FACTOR = 8
-SHORT_TEXT_CHARS = 32
 _KEY = np.dtype("S16")
 # The two tables: chunk vectors as float32, sentence and word vectors as int8 codes and scales.
 _KINDS = (("float32", np.float32), ("int8", np.int8))
@@ -152,17 +151,12 @@ class Journal:
     def _open(self) -> dict[str, _Table]:
         return {name: _Table(self.folder, name, self.dim, dtype) for name, dtype in _KINDS}
 
-    @property
-    def pending(self) -> int:
-        """How many vectors the journal holds."""
-        return sum(t.n for t in self._tables.values()) if self._tables else 0
-
     def discard(self) -> None:
         """Remove the journal (a build saved, or it belongs to another model)."""
         shutil.rmtree(self.folder, ignore_errors=True)
         self._tables = None
 
-    def chunk_vectors(self, texts: list[str], *, desc: str = "chunks") -> np.ndarray:
+    def chunk_vectors(self, texts: list[str]) -> np.ndarray:
         """float32 vectors of ``texts``, embedding only those the journal lacks."""
         unique = list(dict.fromkeys(texts))
         out = np.zeros((len(unique), self.dim), dtype=np.float32)
@@ -176,7 +170,7 @@ class Journal:
             if keys is not None and len(unique) > BLOCK:
                 self._record("float32", keys[todo], vecs)
 
-        self._embed(unique, np.flatnonzero(found < 0), desc, done)
+        self._embed(unique, np.flatnonzero(found < 0), "chunks", done)
         at = _positions(texts, unique)
         self.resumed += int(np.count_nonzero(found[at] >= 0))
         return out[at]
