@@ -1,10 +1,11 @@
 """Fit the abstention threshold (Settings.found_threshold) on a gold set and show the trade-off.
 
 `found` is True when the best passage's answer sentence has at least this cosine similarity to
-the question (and, for a question about money, the passage states an amount: see
-qa/answer.py ASKS_MONEY; such a question whose passage states none abstains at any
-threshold). The rule: the highest threshold (on a 0.01 grid) that keeps false abstentions on
-answerable questions at or under the allowed rate; the table shows what each threshold costs.
+the question and the passage states what the question asks for (a date for "when", an amount
+for a price, a number of the counted thing for "how many": qa/answer.py REQUIRED and COUNTED);
+a question whose passage states none abstains at any threshold. The rule: the highest threshold
+(on a 0.01 grid) that keeps false abstentions on answerable questions at or under the allowed
+rate; the table shows what each threshold costs.
 
     python eval/calibrate.py [eval/alibaba-qwen-gold.jsonl] [--max-false 0.03]
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.answer import make_query, rescore, states_amount  # noqa: E402
+from qa.answer import make_query, rescore, states_answer  # noqa: E402
 from qa.engine import get_engine  # noqa: E402
 from qa.evaluate import load_gold  # noqa: E402
 from qa.onnx_encoder import get_query_encoder  # noqa: E402
@@ -42,8 +43,8 @@ def main() -> None:
     for g in load_gold(args.gold):
         query = make_query(g.question, embedder, index.lexicon)
         scored = rescore(index, Retriever(index, settings).search(query.text, query.vec), query, settings)
-        # A money question whose best passage states no amount abstains at any threshold.
-        vetoed = not scored or not states_amount(index, scored[0], query)
+        # A question whose best passage lacks its answer type abstains at any threshold.
+        vetoed = not scored or not states_answer(index, scored[0], query)
         sims[g.answerable].append(-1.0 if vetoed else scored[0].similarity)
 
     def rates(t: float) -> tuple[float, float]:

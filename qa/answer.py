@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .embedding import Embedder, resolve_model
-from .lexicon import Lexicon, words
+from .lexicon import MATCH_FLOOR, Lexicon, words
 from .quantize import float32_rows
 from .ragged import span_positions
 from .retrieval import Hit
@@ -35,6 +35,19 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 # Answer types, the oldest trick of question answering: a "how many" question is answered by
 # a sentence with a number in it, a "when" question by one with a date.
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
+# "When" asks only when an auxiliary follows it ("When did it start?"); elsewhere it is a
+# conjunction ("What do companies face when they build on it?").
+ASKS_WHEN = re.compile(
+    r"\bwhen (?:is|was|are|were|do|does|did|will|would|has|have|had|can|could|should|might)\b"
+    r"|\bwhat (?:year|date|month|day|time)\b|\bsince when\b|\bhow long ago\b",
+    re.I,
+)
+DATE = re.compile(
+    rf"\b(?:1[5-9]|20)\d\d(?:s\b|\b)|\b(?:{_MONTHS})\b|\b(?:yesterday|today|tomorrow|recently)\b"
+    r"|\b(?:last|this|next) (?:year|month|week|decade|quarter|spring|summer|autumn|fall|winter)\b"
+    r"|\b(?:years?|months?|weeks?|days?|decades?) (?:ago|later|earlier)\b",
+    re.I,
+)
 ANSWER_TYPES = (
     (
         re.compile(
@@ -43,18 +56,14 @@ ANSWER_TYPES = (
         ),
         re.compile(r"\d"),
     ),
-    (
-        re.compile(r"\bwhen\b|\bwhat (?:year|date|month|day)\b|\bsince when\b|\bhow long ago\b", re.I),
-        re.compile(rf"\b(?:1[5-9]|20)\d\d\b|\b(?:{_MONTHS})\b"),
-    ),
+    (ASKS_WHEN, DATE),
 )
 # What a sentence of the expected answer type gains.
 ANSWER_TYPE_BONUS = 0.15
 
 # A question about an amount of money (a price, a cost, a revenue) is answered only by a passage
 # that states one, in a currency or as free: when the best passage has none, the documents do
-# not say, however close its topic. (Numbers and dates are everywhere in most documents, so
-# "how many" and "when" only rank; money is rare enough to decide `found`.)
+# not say, however close its topic.
 ASKS_MONEY = re.compile(
     r"\bhow much\b(?:\s+\S+){0,6}?\s+(?:cost|costs|charge|charges|charged|pay|pays|paid|spend|spends|"
     r"spent|earn|earns|earned|sell|sells|sold|price|priced|worth|raise|raised|invest|invests|invested|"
@@ -72,6 +81,33 @@ MONEY = re.compile(
     r"|\bfree(?:ly)?\b|\bno (?:extra )?(?:cost|charge)\b|\bcosts? nothing\b",
     re.I,
 )
+# A question about a share (a percentage, a proportion) is answered only by a passage with a
+# number or a fraction in it.
+ASKS_SHARE = re.compile(
+    r"\bwhat (?:percentage|percent|share|proportion|fraction)\b"
+    r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s')\s+){0,3}(?:share|percentage|proportion)\b",
+    re.I,
+)
+SHARE = re.compile(r"\d|\b(?:half|third|quarter|fifth|tenth|majority|minority|percent|per cent)\b", re.I)
+# Which of the types above decide `found`: a best passage that states none of what the question
+# asks for (a date for "when", an amount for "how much does it cost") means the documents do
+# not say, however close its topic. (Numbers are everywhere in most documents: "how many" is
+# decided by the counted thing instead, see COUNTED.)
+REQUIRED = ((ASKS_WHEN, DATE), (ASKS_MONEY, MONEY), (ASKS_SHARE, SHARE))
+# "How many customers ...", "the number of API calls": the counted thing is the first plural
+# among the next three words ("Qwen customers", "API calls"), else the first word.
+COUNTED = re.compile(
+    r"\bhow many\s+((?:[\w-]+\s+){0,2}[\w-]+)|\bnumber of\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.I
+)
+# Counting words that name no thing of their own ("how many times").
+_NOT_COUNTED = frozenset({"times", "ways", "kinds", "types", "sorts"})
+NUMERAL = re.compile(
+    r"\d[\w.,%-]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundreds?|thousands?|millions?|billions?|dozens?)\b",
+    re.I,
+)
+# How many content words on either side of a number may name what it counts.
+COUNT_WINDOW = 3
 
 
 @dataclass(frozen=True)
@@ -82,7 +118,9 @@ class Query:
     vec: np.ndarray
     words: list[str]
     word_vecs: np.ndarray
-    answer_types: tuple[re.Pattern, ...] = ()  # MONEY among them: see states_amount
+    answer_types: tuple[re.Pattern, ...] = ()  # what ranks a sentence higher
+    required: tuple[re.Pattern, ...] = ()  # what the best passage must state to answer
+    counted: str | None = None  # what a "how many" question counts (one of ``words``)
 
 
 # Vectors of question words the corpus does not have, kept across questions (per model): a
@@ -116,7 +154,19 @@ def make_query(text: str, embedder: Embedder, lexicon: Lexicon) -> Query:
     )
     types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
     types += (MONEY,) if ASKS_MONEY.search(text) else ()
-    return Query(text, vecs[0], qwords, word_vecs, types)
+    required = tuple(states for asks, states in REQUIRED if asks.search(text))
+    return Query(text, vecs[0], qwords, word_vecs, types, required, counted_word(text, qwords))
+
+
+def counted_word(text: str, qwords: list[str]) -> str | None:
+    """The thing a "how many" question counts, when it is one of its content words."""
+    m = COUNTED.search(text)
+    if m is None:
+        return None
+    following = (m.group(1) or m.group(2)).lower().split()
+    plurals = [w for w in following if w.endswith("s") and not w.endswith("ss")]
+    word = (plurals or following)[0]
+    return word if word in qwords and word not in _NOT_COUNTED else None
 
 
 @dataclass(frozen=True)
@@ -293,12 +343,35 @@ def select(
     return found, list(itertools.islice(stream, k))
 
 
-def states_amount(index: StoredIndex, best: Scored, query: Query) -> bool:
-    """False when a question about money (ASKS_MONEY) gets a best passage that states no amount.
+def states_answer(index: StoredIndex, best: Scored, query: Query) -> bool:
+    """False when the best passage lacks what the question asks for (REQUIRED, COUNTED).
 
-    The whole chunk the quote is cut from counts, so an amount beside the answer sentence does.
+    The whole chunk the quote is cut from counts, so an answer beside the answer sentence does.
     """
-    return MONEY not in query.answer_types or bool(MONEY.search(index.chunks[best.row].text))
+    text = index.chunks[best.row].text
+    if not all(states.search(text) for states in query.required):
+        return False
+    return query.counted is None or states_count(index.lexicon, text, query)
+
+
+def states_count(lexicon: Lexicon, text: str, query: Query) -> bool:
+    """Whether a number in text counts the question's counted thing.
+
+    The counted word, or a word as close to it as MATCH_FLOOR ("customers" for "businesses"),
+    must be among the COUNT_WINDOW content words on either side of the number.
+    """
+    counted = query.counted
+    vec = query.word_vecs[query.words.index(counted)]
+    lowered = text.lower()
+    for m in NUMERAL.finditer(lowered):
+        near = words(lowered[max(0, m.start() - 80) : m.start()])[-COUNT_WINDOW:]
+        near += words(lowered[m.end() : m.end() + 80])[:COUNT_WINDOW]
+        if counted in near:
+            return True
+        ids = np.array([lexicon.ids[w] for w in near if w in lexicon.ids], dtype=np.int64)
+        if len(ids) and float(np.max(lexicon.rows(ids) @ vec)) >= MATCH_FLOOR:
+            return True
+    return False
 
 
 def quotes(
@@ -313,7 +386,7 @@ def quotes(
     found = (
         bool(scored)
         and scored[0].similarity >= settings.found_threshold
-        and states_amount(index, scored[0], query)
+        and states_answer(index, scored[0], query)
     )
     if settings.reranker:
         scored = rerank(index, scored, query, settings.reranker)

@@ -108,6 +108,72 @@ def test_a_money_question_is_found_only_where_an_amount_is_stated(small_index, t
     assert found and "60 euros" in passages[0].text
 
 
+@pytest.mark.parametrize(
+    ("question", "when"),
+    [("When did Etna erupt?", True), ("What year did Etna erupt?", True), ("Since when has it grown?", True),
+     ("What do hikers face when they climb Etna?", False), ("Why do glaciers melt?", False)],
+)  # fmt: skip
+def test_when_asks_only_as_a_question_word(question, when) -> None:
+    assert bool(answer.ASKS_WHEN.search(question)) is when
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [("It erupted in 1669.", True), ("in the 1990s", True), ("since August", True), ("last year", True),
+     ("three years ago", True), ("ten percent of the land", False), ("300 models", False)],
+)  # fmt: skip
+def test_dates_are_recognized(text, date) -> None:
+    assert bool(answer.DATE.search(text)) is date
+
+
+@pytest.mark.parametrize(
+    ("question", "share"),
+    [("What share of the land do glaciers cover?", True), ("What is Alibaba's share of the market?", True),
+     ("What percentage of water is fresh?", True), ("How much of the island is lava?", False)],
+)  # fmt: skip
+def test_questions_about_a_share_need_a_number_or_a_fraction(question, share) -> None:
+    assert bool(answer.ASKS_SHARE.search(question)) is share
+    assert answer.SHARE.search("about ten percent") and answer.SHARE.search("half of it")
+    assert not answer.SHARE.search("Glaciers hold fresh water.")
+
+
+@pytest.mark.parametrize(
+    ("question", "counted"),
+    [("How many Qwen customers are outside China?", "customers"), ("How many API calls per day?", "calls"),
+     ("How many people live near Etna?", "people"), ("What is the number of glaciers?", "glaciers"),
+     ("How many times did it grow?", None), ("How much lava flowed?", None), ("Why do glaciers melt?", None)],
+)  # fmt: skip
+def test_the_counted_thing_is_the_first_plural_after_how_many(question, counted) -> None:
+    from qa.lexicon import words
+
+    assert answer.counted_word(question, words(question)) == counted
+
+
+def test_a_when_question_is_found_only_where_a_date_is_stated(small_index) -> None:
+    found, passages = _ask(small_index, "When did the glaciers start to melt?")
+    assert not found and passages, "the glacier passage states no date"
+    found, passages = _ask(small_index, "When did Mount Etna erupt?")
+    assert found and "1669" in passages[0].text
+
+
+def test_a_how_many_question_needs_a_number_of_what_it_counts(small_index, tmp_path) -> None:
+    """A number nearby is not enough ("1669" counts no islands); one beside the thing is."""
+    question = "How many new islands have volcanoes built?"
+    found, passages = _ask(small_index, question)
+    assert not found and "islands" in passages[0].text
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "nature.txt").write_text(
+        DOC.replace("Volcanoes also build new islands", "Volcanoes have built 40 new islands"),
+        encoding="utf-8",
+    )
+    build_index(tmp_path / "seeds", tmp_path / "index", progress=False)
+    found, passages = _ask(store.load(tmp_path / "index"), question)
+    assert found and "40 new islands" in passages[0].text
+    # A close word counts too: the number of isles is a number of islands.
+    found, _ = _ask(store.load(tmp_path / "index"), "How many new isles have volcanoes built?")
+    assert found
+
+
 def test_the_answer_sentence_is_highlighted(small_index) -> None:
     found, passages = _ask(small_index, "When did Mount Etna erupt?")
     assert found

@@ -172,6 +172,21 @@ def test_answerable_questions_are_found(seeded, question, evidence):
     assert any(evidence in p.text for p in answer.passages[:3])
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many parameters does the largest Qwen model have?",  # a number, but of customers
+        "When does the EU AI Act take effect?",  # the Act is there, a date for it is not
+        "What was Alibaba's revenue last fiscal year?",  # revenue is there, an amount is not
+        "What is Alibaba's share of the Chinese cloud market?",  # no number beside the market
+    ],
+)
+def test_near_topic_questions_the_article_does_not_answer_abstain(seeded, question):
+    answer = _ask(seeded, question)
+    assert not answer.found
+    assert answer.passages, "the closest passages are still shown, flagged as not an answer"
+
+
 def test_k_limits_the_number_of_passages(seeded):
     assert len(_ask(seeded, "qwen api usage growth", k=1).passages) == 1
     with pytest.raises(ValueError):
