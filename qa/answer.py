@@ -61,6 +61,54 @@ ANSWER_TYPES = (
 # What a sentence of the expected answer type gains.
 ANSWER_TYPE_BONUS = 0.15
 
+# "Which company ...", "Through which service ...", "What research organization ...": the
+# answer names something. The kinds of thing that have names, and up to two words between
+# (never an auxiliary: "What do robot makers use it for?" asks for no name).
+_NAMED_KINDS = (
+    r"company|companies|firms?|organi[sz]ations?|agency|agencies|institutions?|university|universities|"
+    r"services?|products?|platforms?|brands?|models?|country|countries|city|cities|person|"
+    r"(?:chip|auto|car)?makers?|manufacturers?|vendors?|publications?|newspapers?|outlets?|"
+    r"rivals?|competitors?|partners?"
+)
+_AUXILIARY = r"do|does|did|is|are|was|were|has|have|had|can|could|will|would|should|may|might|must"
+ASKS_NAME = re.compile(
+    rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b", re.I
+)
+# A capitalized word, or one with a digit in it ("R1", "x86").
+_NAME_WORD = re.compile(r"(?<![\w'])([A-Z][\w&.'-]*|[A-Za-z]*\d[\w-]*)")
+_SENTENCE_OPENING = re.compile(r"^[\W\d]*$|:\s*$")
+# A name in more than this share of the chunks is the corpus's topic ("Qwen" in an article
+# about Qwen), not an answer.
+TOPIC_SHARE = 0.25
+
+
+class NamesOther:
+    """Matches a sentence that names something the question does not (ASKS_NAME's answer type).
+
+    A capitalized word counts unless it opens the sentence (there any word is capitalized; a
+    word with a second capital or a digit, "IAPP" or "R1", still counts), is one of the
+    question's words, is a bare number, or is in more than TOPIC_SHARE of the chunks.
+    """
+
+    def __init__(self, question_words: list[str], lexicon: Lexicon) -> None:
+        self.known = frozenset(question_words)
+        self.lexicon = lexicon
+
+    def search(self, text: str) -> bool:
+        for m in _NAME_WORD.finditer(text):
+            word = m.group(1)
+            base = re.sub(r"'s$", "", word).strip(".'-").lower()
+            if not base or base in self.known or base.replace(",", "").replace(".", "").isdigit():
+                continue
+            if _SENTENCE_OPENING.search(text[: m.start()]) and not re.search(r"[A-Z\d]", word[1:]):
+                continue
+            i = self.lexicon.ids.get(base)
+            if i is not None and self.lexicon.df[i] > TOPIC_SHARE * self.lexicon.n_docs:
+                continue
+            return True
+        return False
+
+
 # A question about an amount of money (a price, a cost, a revenue) is answered only by a passage
 # that states one, in a currency or as free: when the best passage has none, the documents do
 # not say, however close its topic.
@@ -118,7 +166,7 @@ class Query:
     vec: np.ndarray
     words: list[str]
     word_vecs: np.ndarray
-    answer_types: tuple[re.Pattern, ...] = ()  # what ranks a sentence higher
+    answer_types: tuple[re.Pattern | NamesOther, ...] = ()  # what ranks a sentence higher
     required: tuple[re.Pattern, ...] = ()  # what the best passage must state to answer
     counted: str | None = None  # what a "how many" question counts (one of ``words``)
 
@@ -154,6 +202,7 @@ def make_query(text: str, embedder: Embedder, lexicon: Lexicon) -> Query:
     )
     types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
     types += (MONEY,) if ASKS_MONEY.search(text) else ()
+    types += (NamesOther(qwords, lexicon),) if ASKS_NAME.search(text) else ()
     required = tuple(states for asks, states in REQUIRED if asks.search(text))
     return Query(text, vecs[0], qwords, word_vecs, types, required, counted_word(text, qwords))
 

@@ -65,6 +65,8 @@ def test_answer_types_follow_the_question_word() -> None:
     assert len(answer.make_query("How many glaciers are there?", emb, lexicon).answer_types) == 1
     assert answer.make_query("When did Etna erupt?", emb, lexicon).answer_types[0].search("in 1669")
     assert answer.make_query("Why do glaciers melt?", emb, lexicon).answer_types == ()
+    (names,) = answer.make_query("Which company maps glaciers?", emb, lexicon).answer_types
+    assert names.search("The Landsat program maps them.") and not names.search("Glaciers are mapped.")
 
 
 @pytest.mark.parametrize(
@@ -124,6 +126,29 @@ def test_when_asks_only_as_a_question_word(question, when) -> None:
 )  # fmt: skip
 def test_dates_are_recognized(text, date) -> None:
     assert bool(answer.DATE.search(text)) is date
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [("Which company's platform strategy is it likened to?", True), ("Through which Alibaba service?", True),
+     ("Which research organization is cited?", True), ("What reasoning model came out in 2026?", True),
+     ("What do robot makers use Qwen for?", False), ("Which industries use Qwen?", False),
+     ("Who won the cup?", False)],
+)  # fmt: skip
+def test_questions_that_ask_for_a_name_are_told_apart(question, name) -> None:
+    assert bool(answer.ASKS_NAME.search(question)) is name
+
+
+def test_a_name_counts_unless_the_question_has_it_or_the_whole_corpus_does() -> None:
+    vocab = ["amazon", "iapp", "qwen", "r1"]
+    lexicon = answer.Lexicon(vocab, np.zeros((4, 2), np.float32), np.array([1, 1, 90, 2]), 100)
+    names = answer.NamesOther(["company", "likened"], lexicon)
+    assert names.search("This strategy parallels platform plays like Amazon Web Services.")
+    assert names.search("Source: Based on reporting from IAPP research.")  # IAPP, not "Based"
+    assert names.search("DeepSeek's R1 came out in January.")
+    assert not names.search("Companies that build on Qwen become dependent.")  # opening word; topic
+    assert not names.search("Over 290,000 customers use it.")
+    assert not answer.NamesOther(["iapp", "cited"], lexicon).search("It cites IAPP research.")
 
 
 @pytest.mark.parametrize(
