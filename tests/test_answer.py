@@ -199,6 +199,22 @@ def test_a_how_many_question_needs_a_number_of_what_it_counts(small_index, tmp_p
     assert found
 
 
+def test_a_sentence_that_leans_on_the_one_before_scores_a_little_lower(small_index, monkeypatch) -> None:
+    settings = Settings()
+    query = answer.make_query("How much fresh water does the ice hold?", get_embedder(), small_index.lexicon)
+    hits = Retriever(small_index, settings).search(query.text, query.vec)
+    row, best = _row_of(small_index, "This ice holds")
+
+    def score() -> float:
+        (item,) = [s for s in answer.rescore(small_index, hits, query, settings) if s.row == row]
+        assert item.best == best, "the answer sentence stays the one that holds the fact"
+        return item.score
+
+    penalty, penalized = answer.ANAPHOR_PENALTY, score()
+    monkeypatch.setattr(answer, "ANAPHOR_PENALTY", 0.0)
+    assert penalty > 0 and score() - penalized == pytest.approx(penalty, abs=1e-5)
+
+
 def test_the_answer_sentence_is_highlighted(small_index) -> None:
     found, passages = _ask(small_index, "When did Mount Etna erupt?")
     assert found
