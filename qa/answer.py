@@ -35,11 +35,11 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 # Answer types, the oldest trick of question answering: a "how many" question is answered by
 # a sentence with a number in it, a "when" question by one with a date.
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
+_AUXILIARY = r"do|does|did|is|are|was|were|has|have|had|can|could|will|would|should|may|might|must"
 # "When" asks only when an auxiliary follows it ("When did it start?"); elsewhere it is a
 # conjunction ("What do companies face when they build on it?").
 ASKS_WHEN = re.compile(
-    r"\bwhen (?:is|was|are|were|do|does|did|will|would|has|have|had|can|could|should|might)\b"
-    r"|\bwhat (?:year|date|month|day|time)\b|\bsince when\b|\bhow long ago\b",
+    rf"\bwhen (?:{_AUXILIARY})\b|\bwhat (?:year|date|month|day|time)\b|\bsince when\b|\bhow long ago\b",
     re.I,
 )
 DATE = re.compile(
@@ -76,7 +76,6 @@ _NAMED_KINDS = (
     r"(?:chip|auto|car)?makers?|manufacturers?|vendors?|publications?|newspapers?|outlets?|"
     r"rivals?|competitors?|partners?"
 )
-_AUXILIARY = r"do|does|did|is|are|was|were|has|have|had|can|could|will|would|should|may|might|must"
 ASKS_NAME = re.compile(
     rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b", re.I
 )
@@ -86,6 +85,10 @@ _SENTENCE_OPENING = re.compile(r"^[\W\d]*$|:\s*$")
 # A name in more than this share of the chunks is the corpus's topic ("Qwen" in an article
 # about Qwen), not an answer.
 TOPIC_SHARE = 0.25
+# Capitalized, but dates rather than names.
+_CALENDAR = frozenset(
+    (_MONTHS + "|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday").lower().split("|")
+)
 
 
 class NamesOther:
@@ -93,7 +96,8 @@ class NamesOther:
 
     A capitalized word counts unless it opens the sentence (there any word is capitalized; a
     word with a second capital or a digit, "IAPP" or "R1", still counts), is one of the
-    question's words, is a bare number, or is in more than TOPIC_SHARE of the chunks.
+    question's words, a month or a weekday, a bare number, or is in more than TOPIC_SHARE of
+    the chunks.
     """
 
     def __init__(self, question_words: list[str], lexicon: Lexicon) -> None:
@@ -104,7 +108,12 @@ class NamesOther:
         for m in _NAME_WORD.finditer(text):
             word = m.group(1)
             base = re.sub(r"'s$", "", word).strip(".'-").lower()
-            if not base or base in self.known or base.replace(",", "").replace(".", "").isdigit():
+            if (
+                not base
+                or base in self.known
+                or base in _CALENDAR
+                or base.replace(",", "").replace(".", "").isdigit()
+            ):
                 continue
             if _SENTENCE_OPENING.search(text[: m.start()]) and not re.search(r"[A-Z\d]", word[1:]):
                 continue

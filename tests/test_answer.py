@@ -148,6 +148,7 @@ def test_a_name_counts_unless_the_question_has_it_or_the_whole_corpus_does() -> 
     assert names.search("DeepSeek's R1 came out in January.")
     assert not names.search("Companies that build on Qwen become dependent.")  # opening word; topic
     assert not names.search("Over 290,000 customers use it.")
+    assert not names.search("It had 290,000 customers as of January 2026.")  # a date, not a name
     assert not answer.NamesOther(["iapp", "cited"], lexicon).search("It cites IAPP research.")
 
 
