@@ -164,8 +164,9 @@ COUNTED = re.compile(
 )
 # Counting words that name no thing of their own ("how many times").
 _NOT_COUNTED = frozenset({"times", "ways", "kinds", "types", "sorts"})
+# A number of its own, in digits or words: not the digits of a name or version ("Qwen2.5", "COVID-19").
 NUMERAL = re.compile(
-    r"\d[\w.,%-]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"(?<![\w.-])\d[\w.,%-]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"hundreds?|thousands?|millions?|billions?|dozens?)\b",
     re.I,
 )

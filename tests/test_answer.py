@@ -175,6 +175,23 @@ def test_the_counted_thing_is_the_first_plural_after_how_many(question, counted)
     assert answer.counted_word(question, words(question)) == counted
 
 
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [("Alibaba has released over 300 models.", True), ("It released 300 open models.", True),
+     ("The models number 300 in all.", True), ("Qwen2.5 models are open.", False), ("COVID-19 models spread.", False),
+     ("It has 300 customers.", False), ("Three hundred models were released.", True)],
+)  # fmt: skip
+def test_a_number_counts_models_only_beside_models(text, counts) -> None:
+    from qa.lexicon import words
+
+    vocab = sorted(set(words(text)) | {"models"})
+    emb = get_embedder()
+    lexicon = answer.Lexicon(vocab, emb.encode(vocab), np.ones(len(vocab)), 1)
+    query = answer.make_query("How many models has Alibaba released?", emb, lexicon)
+    assert query.counted == "models"
+    assert answer.states_count(lexicon, text, query) is counts
+
+
 def test_a_when_question_is_found_only_where_a_date_is_stated(small_index) -> None:
     found, passages = _ask(small_index, "When did the glaciers start to melt?")
     assert not found and passages, "the glacier passage states no date"
