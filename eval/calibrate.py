@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.answer import make_query, rescore, states_answer  # noqa: E402
+from qa.answer import lacks, make_query, rescore  # noqa: E402
 from qa.engine import get_engine  # noqa: E402
 from qa.evaluate import load_gold  # noqa: E402
 from qa.onnx_encoder import get_query_encoder  # noqa: E402
@@ -44,7 +44,7 @@ def main() -> None:
         query = make_query(g.question, embedder, index.lexicon)
         scored = rescore(index, Retriever(index, settings).search(query.text, query.vec), query, settings)
         # A question whose best passage lacks its answer type abstains at any threshold.
-        vetoed = not scored or not states_answer(index, scored[0], query)
+        vetoed = not scored or lacks(index, scored[0], query) is not None
         sims[g.answerable].append(-1.0 if vetoed else scored[0].similarity)
 
     def rates(t: float) -> tuple[float, float]:

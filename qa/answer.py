@@ -156,7 +156,11 @@ SHARE = re.compile(r"\d|\b(?:half|third|quarter|fifth|tenth|majority|minority|pe
 # asks for (a date for "when", an amount for "how much does it cost") means the documents do
 # not say, however close its topic. (Numbers are everywhere in most documents: "how many" is
 # decided by the counted thing instead, see COUNTED.)
-REQUIRED = ((ASKS_WHEN, DATE), (ASKS_MONEY, MONEY), (ASKS_SHARE, SHARE))
+REQUIRED = (
+    (ASKS_WHEN, DATE, "date"),
+    (ASKS_MONEY, MONEY, "amount of money"),
+    (ASKS_SHARE, SHARE, "percentage or share"),
+)
 # "How many customers ...", "the number of API calls": the counted thing is the first plural
 # among the next three words ("Qwen customers", "API calls"), else the first word.
 COUNTED = re.compile(
@@ -183,7 +187,7 @@ class Query:
     words: list[str]
     word_vecs: np.ndarray
     answer_types: tuple[re.Pattern | NamesOther, ...] = ()  # what ranks a sentence higher
-    required: tuple[re.Pattern, ...] = ()  # what the best passage must state to answer
+    required: tuple[tuple[re.Pattern, str], ...] = ()  # what the best passage must state, named
     counted: str | None = None  # what a "how many" question counts (one of ``words``)
 
 
@@ -219,7 +223,7 @@ def make_query(text: str, embedder: Embedder, lexicon: Lexicon) -> Query:
     types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
     types += (MONEY,) if ASKS_MONEY.search(text) else ()
     types += (NamesOther(qwords, lexicon),) if ASKS_NAME.search(text) else ()
-    required = tuple(states for asks, states in REQUIRED if asks.search(text))
+    required = tuple((states, what) for asks, states, what in REQUIRED if asks.search(text))
     return Query(text, vecs[0], qwords, word_vecs, types, required, counted_word(text, qwords))
 
 
@@ -405,19 +409,23 @@ def select(
     index: StoredIndex, hits: list[Hit], query: Query, settings: Settings, k: int
 ) -> tuple[bool, list[Passage]]:
     """The k best non-overlapping quotes and whether the best one answers the query."""
-    found, stream = quotes(index, hits, query, settings)
+    found, _, stream = quotes(index, hits, query, settings)
     return found, list(itertools.islice(stream, k))
 
 
-def states_answer(index: StoredIndex, best: Scored, query: Query) -> bool:
-    """False when the best passage lacks what the question asks for (REQUIRED, COUNTED).
+def lacks(index: StoredIndex, best: Scored, query: Query) -> str | None:
+    """What the question asks for that the best passage does not state ("date", "number of
+    parameters"; REQUIRED, COUNTED), or None.
 
     The whole chunk the quote is cut from counts, so an answer beside the answer sentence does.
     """
     text = index.chunks[best.row].text
-    if not all(states.search(text) for states in query.required):
-        return False
-    return query.counted is None or states_count(index.lexicon, text, query)
+    for states, what in query.required:
+        if not states.search(text):
+            return what
+    if query.counted is not None and not states_count(index.lexicon, text, query):
+        return f"number of {query.counted}"
+    return None
 
 
 def states_count(lexicon: Lexicon, text: str, query: Query) -> bool:
@@ -442,18 +450,16 @@ def states_count(lexicon: Lexicon, text: str, query: Query) -> bool:
 
 def quotes(
     index: StoredIndex, hits: list[Hit], query: Query, settings: Settings
-) -> tuple[bool, Iterator[Passage]]:
-    """Whether the best quote answers the query, and the non-overlapping quotes, best first.
+) -> tuple[bool, str | None, Iterator[Passage]]:
+    """Whether the best quote answers the query, what it lacks if that is why not (``lacks``),
+    and the non-overlapping quotes, best first.
 
     The quotes are cut as they are read: a caller that shows five pays for about five, not for
     every re-scored candidate.
     """
     scored = rescore(index, hits, query, settings)
-    found = (
-        bool(scored)
-        and scored[0].similarity >= settings.found_threshold
-        and states_answer(index, scored[0], query)
-    )
+    lacking = lacks(index, scored[0], query) if scored else None
+    found = bool(scored) and scored[0].similarity >= settings.found_threshold and lacking is None
     if settings.reranker:
         scored = rerank(index, scored, query, settings.reranker)
 
@@ -466,4 +472,4 @@ def quotes(
             made.append(p)
             yield p
 
-    return found, stream()
+    return found, lacking, stream()

@@ -139,8 +139,10 @@ class Engine:
             hits = Retriever(index, self.settings).search(query, q.vec, allowed=allowed)
             # Quotes are cut until k distinct ones are found: one repeated from another document
             # is left out (and that document named).
-            found, stream = quotes(index, hits, q, self.settings)
+            found, lacking, stream = quotes(index, hits, q, self.settings)
             passages, repeats = _unique(stream, k)
+        if lacking is not None and passages:
+            notices += (f"the closest passage states no {lacking}, which the question asks for",)
         if repeats:
             notices += (f"the same text is also in {', '.join(repeats)}; each quote is shown once",)
         if self._settled != index.generation:

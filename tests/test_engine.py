@@ -173,18 +173,26 @@ def test_answerable_questions_are_found(seeded, question, evidence):
 
 
 @pytest.mark.parametrize(
-    "question",
+    ("question", "lacking"),
     [
-        "How many parameters does the largest Qwen model have?",  # a number, but of customers
-        "When does the EU AI Act take effect?",  # the Act is there, a date for it is not
-        "What was Alibaba's revenue last fiscal year?",  # revenue is there, an amount is not
-        "What is Alibaba's share of the Chinese cloud market?",  # no number beside the market
+        # A number, but of customers; the Act is there, a date for it is not; revenue is there,
+        # an amount is not; no number beside the market.
+        ("How many parameters does the largest Qwen model have?", "number of parameters"),
+        ("When does the EU AI Act take effect?", "date"),
+        ("What was Alibaba's revenue last fiscal year?", "amount of money"),
+        ("What is Alibaba's share of the Chinese cloud market?", "percentage or share"),
     ],
 )
-def test_near_topic_questions_the_article_does_not_answer_abstain(seeded, question):
+def test_near_topic_questions_the_article_does_not_answer_abstain(seeded, question, lacking):
     answer = _ask(seeded, question)
     assert not answer.found
     assert answer.passages, "the closest passages are still shown, flagged as not an answer"
+    assert f"the closest passage states no {lacking}, which the question asks for" in answer.notices
+
+
+def test_an_answered_question_has_no_notice_of_what_is_missing(seeded):
+    answer = _ask(seeded, "How many customers does Qwen have?")
+    assert answer.found and not any("states no" in n for n in answer.notices)
 
 
 def test_k_limits_the_number_of_passages(seeded):
