@@ -169,8 +169,6 @@ def render_turn(turn: Turn, i: int) -> str:
                 f'<div class="qa-searched">Searched: <q>{esc(ans.query)}</q>'
                 f'<span class="qa-hint"> (your follow-up, completed from the previous question)</span></div>'
             )
-        for notice in ans.notices:
-            out.append(f'<div class="qa-notice">Note: {esc(notice)}</div>')
         if not ans.passages:
             out.append(
                 '<div class="qa-banner qa-not-found" role="status"><strong>Not in the documents.</strong> '
@@ -188,6 +186,9 @@ def render_turn(turn: Turn, i: int) -> str:
                 "Your documents do not seem to answer this. These are the closest passages; they may "
                 "not answer it.</div>"
             )
+        # After the verdict, which a notice may explain ("the closest passage states no date").
+        for notice in ans.notices:
+            out.append(f'<div class="qa-notice">Note: {esc(notice)}</div>')
         for rank, p in enumerate(ans.passages):
             where = turn.pages[rank] if rank < len(turn.pages) else f"chars {p.start}–{p.end}"
             score = turn.scores[rank] if rank < len(turn.scores) else ""

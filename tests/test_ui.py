@@ -91,6 +91,13 @@ def test_not_found_replies_say_so_and_follow_ups_show_the_query():
     assert "Not in the documents" not in render_chat([Turn(question="q", answer=found)])
 
 
+def test_a_notice_that_explains_the_verdict_comes_after_it():
+    why = "the closest passage states no date, which the question asks for"
+    answer = Answer(question="When?", found=False, passages=[_passage()], query="When?", notices=(why,))
+    html = render_chat([Turn(question="When?", answer=answer)])
+    assert html.index("Not in the documents") < html.index(f"Note: {why}") < html.index("<blockquote")
+
+
 def test_errors_and_the_empty_chat():
     html = render_chat([Turn(question="", error="Type a question about your documents first.")])
     assert "Type a question" in html and "Traceback" not in html
