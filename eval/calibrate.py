@@ -2,7 +2,7 @@
 
 `found` is True when the best passage's answer sentence has at least this cosine similarity to
 the question and the passage states what the question asks for (a date for "when", an amount
-for a price, a number of the counted thing for "how many": qa/answer.py REQUIRED and COUNTED);
+for a price, a number of the counted thing for "how many": qa/answer_types.py REQUIRED, COUNTED);
 a question whose passage states none abstains at any threshold. The rule: the highest threshold
 (on a 0.01 grid) that keeps false abstentions on answerable questions at or under the allowed
 rate; the table shows what each threshold costs.

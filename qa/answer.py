@@ -14,8 +14,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import answer_types
+from .answer_types import AnswerTypes
 from .embedding import Embedder, resolve_model
-from .lexicon import MATCH_FLOOR, Lexicon, words
+from .lexicon import Lexicon, words
 from .quantize import float32_rows
 from .ragged import span_positions
 from .retrieval import Hit
@@ -32,33 +34,7 @@ _ANAPHOR = re.compile(
 )
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
-# Answer types, the oldest trick of question answering: a "how many" question is answered by
-# a sentence with a number in it, a "when" question by one with a date.
-_MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
-_AUXILIARY = r"do|does|did|is|are|was|were|has|have|had|can|could|will|would|should|may|might|must"
-# "When" asks only when an auxiliary follows it ("When did it start?"); elsewhere it is a
-# conjunction ("What do companies face when they build on it?").
-ASKS_WHEN = re.compile(
-    rf"\bwhen (?:{_AUXILIARY})\b|\bwhat (?:year|date|month|day|time)\b|\bsince when\b|\bhow long ago\b",
-    re.I,
-)
-DATE = re.compile(
-    rf"\b(?:1[5-9]|20)\d\d(?:s\b|\b)|\b(?:{_MONTHS})\b|\b(?:yesterday|today|tomorrow|recently)\b"
-    r"|\b(?:last|this|next) (?:year|month|week|decade|quarter|spring|summer|autumn|fall|winter)\b"
-    r"|\b(?:years?|months?|weeks?|days?|decades?) (?:ago|later|earlier)\b",
-    re.I,
-)
-ANSWER_TYPES = (
-    (
-        re.compile(
-            r"\bhow (?:many|much|large|big|fast|long)\b|\bnumber of\b|\bwhat (?:percentage|share)\b",
-            re.I,
-        ),
-        re.compile(r"\d"),
-    ),
-    (ASKS_WHEN, DATE),
-)
-# What a sentence of the expected answer type gains.
+# What a sentence of an answer type the question asks for gains (qa/answer_types.py).
 ANSWER_TYPE_BONUS = 0.15
 # What a sentence that leans on the one before it (_ANAPHOR: "This approach ...", "It ...")
 # loses: it states less than it seems to, and its summing-up words ("strategic benefits",
@@ -66,116 +42,6 @@ ANSWER_TYPE_BONUS = 0.15
 # the seed gold set (0.10-0.15 gain there, 0.08 nothing, 0.20 loses), checked on the held-out
 # set and SciFact (README, "How the defaults were chosen").
 ANAPHOR_PENALTY = 0.12
-
-# "Which company ...", "Through which service ...", "What research organization ...": the
-# answer names something. The kinds of thing that have names, and up to two words between
-# (never an auxiliary: "What do robot makers use it for?" asks for no name).
-_NAMED_KINDS = (
-    r"company|companies|firms?|organi[sz]ations?|agency|agencies|institutions?|university|universities|"
-    r"services?|products?|platforms?|brands?|models?|country|countries|city|cities|person|"
-    r"(?:chip|auto|car)?makers?|manufacturers?|vendors?|publications?|newspapers?|outlets?|"
-    r"rivals?|competitors?|partners?"
-)
-ASKS_NAME = re.compile(
-    rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b", re.I
-)
-# A capitalized word, or one with a digit in it ("R1", "x86").
-_NAME_WORD = re.compile(r"(?<![\w'])([A-Z][\w&.'-]*|[A-Za-z]*\d[\w-]*)")
-_SENTENCE_OPENING = re.compile(r"^[\W\d]*$|:\s*$")
-# A name in more than this share of the chunks is the corpus's topic ("Qwen" in an article
-# about Qwen), not an answer.
-TOPIC_SHARE = 0.25
-# Capitalized, but dates rather than names.
-_CALENDAR = frozenset(
-    (_MONTHS + "|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday").lower().split("|")
-)
-
-
-class NamesOther:
-    """Matches a sentence that names something the question does not (ASKS_NAME's answer type).
-
-    A capitalized word counts unless it opens the sentence (there any word is capitalized; a
-    word with a second capital or a digit, "IAPP" or "R1", still counts), is one of the
-    question's words, a month or a weekday, a bare number, or is in more than TOPIC_SHARE of
-    the chunks.
-    """
-
-    def __init__(self, question_words: list[str], lexicon: Lexicon) -> None:
-        self.known = frozenset(question_words)
-        self.lexicon = lexicon
-
-    def search(self, text: str) -> bool:
-        for m in _NAME_WORD.finditer(text):
-            word = m.group(1)
-            base = re.sub(r"'s$", "", word).strip(".'-").lower()
-            if (
-                not base
-                or base in self.known
-                or base in _CALENDAR
-                or base.replace(",", "").replace(".", "").isdigit()
-            ):
-                continue
-            if _SENTENCE_OPENING.search(text[: m.start()]) and not re.search(r"[A-Z\d]", word[1:]):
-                continue
-            i = self.lexicon.ids.get(base)
-            if i is not None and self.lexicon.df[i] > TOPIC_SHARE * self.lexicon.n_docs:
-                continue
-            return True
-        return False
-
-
-# A question about an amount of money (a price, a cost, a revenue) is answered only by a passage
-# that states one, in a currency or as free: when the best passage has none, the documents do
-# not say, however close its topic.
-ASKS_MONEY = re.compile(
-    r"\bhow much\b(?:\s+\S+){0,6}?\s+(?:cost|costs|charge|charges|charged|pay|pays|paid|spend|spends|"
-    r"spent|earn|earns|earned|sell|sells|sold|price|priced|worth|raise|raised|invest|invests|invested|"
-    r"investing)\b|\bhow much money\b"
-    r"|\bhow (?:expensive|costly|cheap)\b"
-    r"|\bwhat (?:does|do|did) (?:\S+\s+){1,6}?cost\b"
-    r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s')\s+){0,3}(?:price|prices|cost|costs|fee|fees|"
-    r"revenue|revenues|profit|profits|salary|valuation|budget|turnover)\b",
-    re.I,
-)
-MONEY = re.compile(
-    r"[$€£¥₹]\s?\d|\d\s?[$€£¥₹]"
-    r"|\b(?:USD|EUR|GBP|CNY|RMB|JPY|INR|CHF|AUD|CAD)\b"
-    r"|\b(?:dollars?|euros?|pounds? sterling|yuan|renminbi|yen|rupees?|francs?|cents?)\b"
-    r"|\bfree(?:ly)?\b|\bno (?:extra )?(?:cost|charge)\b|\bcosts? nothing\b",
-    re.I,
-)
-# A question about a share (a percentage, a proportion) is answered only by a passage with a
-# number or a fraction in it.
-ASKS_SHARE = re.compile(
-    r"\bwhat (?:percentage|percent|share|proportion|fraction)\b"
-    r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s')\s+){0,3}(?:share|percentage|proportion)\b",
-    re.I,
-)
-SHARE = re.compile(r"\d|\b(?:half|third|quarter|fifth|tenth|majority|minority|percent|per cent)\b", re.I)
-# Which of the types above decide `found`: a best passage that states none of what the question
-# asks for (a date for "when", an amount for "how much does it cost") means the documents do
-# not say, however close its topic. (Numbers are everywhere in most documents: "how many" is
-# decided by the counted thing instead, see COUNTED.)
-REQUIRED = (
-    (ASKS_WHEN, DATE, "date"),
-    (ASKS_MONEY, MONEY, "amount of money"),
-    (ASKS_SHARE, SHARE, "percentage or share"),
-)
-# "How many customers ...", "the number of API calls": the counted thing is the first plural
-# among the next three words ("Qwen customers", "API calls"), else the first word.
-COUNTED = re.compile(
-    r"\bhow many\s+((?:[\w-]+\s+){0,2}[\w-]+)|\bnumber of\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.I
-)
-# Counting words that name no thing of their own ("how many times").
-_NOT_COUNTED = frozenset({"times", "ways", "kinds", "types", "sorts"})
-# A number of its own, in digits or words: not the digits of a name or version ("Qwen2.5", "COVID-19").
-NUMERAL = re.compile(
-    r"(?<![\w.-])\d[\w.,%-]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"hundreds?|thousands?|millions?|billions?|dozens?)\b",
-    re.I,
-)
-# How many content words on either side of a number may name what it counts.
-COUNT_WINDOW = 3
 
 
 @dataclass(frozen=True)
@@ -186,9 +52,7 @@ class Query:
     vec: np.ndarray
     words: list[str]
     word_vecs: np.ndarray
-    answer_types: tuple[re.Pattern | NamesOther, ...] = ()  # what ranks a sentence higher
-    required: tuple[tuple[re.Pattern, str], ...] = ()  # what the best passage must state, named
-    counted: str | None = None  # what a "how many" question counts (one of ``words``)
+    types: AnswerTypes = AnswerTypes()  # what kind of answer it asks for
 
 
 # Vectors of question words the corpus does not have, kept across questions (per model): a
@@ -220,22 +84,7 @@ def make_query(text: str, embedder: Embedder, lexicon: Lexicon) -> Query:
     word_vecs = np.array([fresh[w] if w in fresh else stored[w] for w in qwords], dtype=np.float32).reshape(
         len(qwords), vecs.shape[1]
     )
-    types = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
-    types += (MONEY,) if ASKS_MONEY.search(text) else ()
-    types += (NamesOther(qwords, lexicon),) if ASKS_NAME.search(text) else ()
-    required = tuple((states, what) for asks, states, what in REQUIRED if asks.search(text))
-    return Query(text, vecs[0], qwords, word_vecs, types, required, counted_word(text, qwords))
-
-
-def counted_word(text: str, qwords: list[str]) -> str | None:
-    """The thing a "how many" question counts, when it is one of its content words."""
-    m = COUNTED.search(text)
-    if m is None:
-        return None
-    following = (m.group(1) or m.group(2)).lower().split()
-    plurals = [w for w in following if w.endswith("s") and not w.endswith("ss")]
-    word = (plurals or following)[0]
-    return word if word in qwords and word not in _NOT_COUNTED else None
+    return Query(text, vecs[0], qwords, word_vecs, answer_types.of_question(text, qwords, word_vecs, lexicon))
 
 
 @dataclass(frozen=True)
@@ -290,7 +139,7 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
     if settings.dense_weight > 0:
         dense = np.array([h.dense for h in top], dtype=np.float32)
         scores = scores + all_sims + settings.chunk_weight * dense[owner]
-    for expected in query.answer_types:
+    for expected in query.types.rank:
         found = np.fromiter((bool(expected.search(t)) for t in texts), dtype=np.float32, count=len(texts))
         scores = scores + ANSWER_TYPE_BONUS * found
     leans = np.fromiter((bool(_ANAPHOR.match(t)) for t in texts), dtype=np.float32, count=len(texts))
@@ -414,38 +263,11 @@ def select(
 
 
 def lacks(index: StoredIndex, best: Scored, query: Query) -> str | None:
-    """What the question asks for that the best passage does not state ("date", "number of
-    parameters"; REQUIRED, COUNTED), or None.
+    """What the question asks for that the best passage does not state (``answer_types.lacks``).
 
     The whole chunk the quote is cut from counts, so an answer beside the answer sentence does.
     """
-    text = index.chunks[best.row].text
-    for states, what in query.required:
-        if not states.search(text):
-            return what
-    if query.counted is not None and not states_count(index.lexicon, text, query):
-        return f"number of {query.counted}"
-    return None
-
-
-def states_count(lexicon: Lexicon, text: str, query: Query) -> bool:
-    """Whether a number in text counts the question's counted thing.
-
-    The counted word, or a word as close to it as MATCH_FLOOR ("customers" for "businesses"),
-    must be among the COUNT_WINDOW content words on either side of the number.
-    """
-    counted = query.counted
-    vec = query.word_vecs[query.words.index(counted)]
-    lowered = text.lower()
-    for m in NUMERAL.finditer(lowered):
-        near = words(lowered[max(0, m.start() - 80) : m.start()])[-COUNT_WINDOW:]
-        near += words(lowered[m.end() : m.end() + 80])[:COUNT_WINDOW]
-        if counted in near:
-            return True
-        ids = np.array([lexicon.ids[w] for w in near if w in lexicon.ids], dtype=np.int64)
-        if len(ids) and float(np.max(lexicon.rows(ids) @ vec)) >= MATCH_FLOOR:
-            return True
-    return False
+    return answer_types.lacks(query.types, index.chunks[best.row].text, index.lexicon)
 
 
 def quotes(

@@ -1,0 +1,114 @@
+"""qa.answer_types: what kind of answer a question asks for, and whether a text states one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa import answer_types
+from qa.embedding import get_embedder
+from qa.lexicon import Lexicon, words
+
+
+@pytest.mark.parametrize(
+    ("question", "money"),
+    [
+        ("How much does a ticket to the crater cost?", True),
+        ("What was the company's revenue last year?", True),
+        ("How much money did the project raise?", True),
+        ("What does a guided tour cost?", True),
+        ("How much of the island is covered by lava?", False),
+        ("Do visitors pay to climb Etna?", False),
+        ("When did Etna erupt?", False),
+    ],
+)
+def test_questions_about_an_amount_of_money_are_told_apart(question, money) -> None:
+    assert bool(answer_types.ASKS_MONEY.search(question)) is money
+
+
+@pytest.mark.parametrize(
+    ("text", "money"),
+    [("It costs $5.", True), ("priced at 20 euros", True), ("2.5 billion yuan", True), ("USD 300", True),
+     ("The models are freely available.", True), ("It erupted in 1669.", False), ("ten percent", False)],
+)  # fmt: skip
+def test_amounts_of_money_are_recognized(text, money) -> None:
+    assert bool(answer_types.MONEY.search(text)) is money
+
+
+@pytest.mark.parametrize(
+    ("question", "when"),
+    [("When did Etna erupt?", True), ("What year did Etna erupt?", True), ("Since when has it grown?", True),
+     ("What do hikers face when they climb Etna?", False), ("Why do glaciers melt?", False)],
+)  # fmt: skip
+def test_when_asks_only_as_a_question_word(question, when) -> None:
+    assert bool(answer_types.ASKS_WHEN.search(question)) is when
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [("It erupted in 1669.", True), ("in the 1990s", True), ("since August", True), ("last year", True),
+     ("three years ago", True), ("ten percent of the land", False), ("300 models", False)],
+)  # fmt: skip
+def test_dates_are_recognized(text, date) -> None:
+    assert bool(answer_types.DATE.search(text)) is date
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [("Which company's platform strategy is it likened to?", True), ("Through which Alibaba service?", True),
+     ("Which research organization is cited?", True), ("What reasoning model came out in 2026?", True),
+     ("What do robot makers use Qwen for?", False), ("Which industries use Qwen?", False),
+     ("Who won the cup?", False)],
+)  # fmt: skip
+def test_questions_that_ask_for_a_name_are_told_apart(question, name) -> None:
+    assert bool(answer_types.ASKS_NAME.search(question)) is name
+
+
+def test_a_name_counts_unless_the_question_has_it_or_the_whole_corpus_does() -> None:
+    vocab = ["amazon", "iapp", "qwen", "r1"]
+    lexicon = Lexicon(vocab, np.zeros((4, 2), np.float32), np.array([1, 1, 90, 2]), 100)
+    names = answer_types.NamesOther(["company", "likened"], lexicon)
+    assert names.search("This strategy parallels platform plays like Amazon Web Services.")
+    assert names.search("Source: Based on reporting from IAPP research.")  # IAPP, not "Based"
+    assert names.search("DeepSeek's R1 came out in January.")
+    assert not names.search("Companies that build on Qwen become dependent.")  # opening word; topic
+    assert not names.search("Over 290,000 customers use it.")
+    assert not names.search("It had 290,000 customers as of January 2026.")  # a date, not a name
+    assert not answer_types.NamesOther(["iapp", "cited"], lexicon).search("It cites IAPP research.")
+
+
+@pytest.mark.parametrize(
+    ("question", "share"),
+    [("What share of the land do glaciers cover?", True), ("What is Alibaba's share of the market?", True),
+     ("What percentage of water is fresh?", True), ("How much of the island is lava?", False)],
+)  # fmt: skip
+def test_questions_about_a_share_need_a_number_or_a_fraction(question, share) -> None:
+    assert bool(answer_types.ASKS_SHARE.search(question)) is share
+    assert answer_types.SHARE.search("about ten percent") and answer_types.SHARE.search("half of it")
+    assert not answer_types.SHARE.search("Glaciers hold fresh water.")
+
+
+@pytest.mark.parametrize(
+    ("question", "counted"),
+    [("How many Qwen customers are outside China?", "customers"), ("How many API calls per day?", "calls"),
+     ("How many people live near Etna?", "people"), ("What is the number of glaciers?", "glaciers"),
+     ("How many times did it grow?", None), ("How much lava flowed?", None), ("Why do glaciers melt?", None)],
+)  # fmt: skip
+def test_the_counted_thing_is_the_first_plural_after_how_many(question, counted) -> None:
+    assert answer_types.counted_word(question, words(question)) == counted
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [("Alibaba has released over 300 models.", True), ("It released 300 open models.", True),
+     ("The models number 300 in all.", True), ("Qwen2.5 models are open.", False), ("COVID-19 models spread.", False),
+     ("It has 300 customers.", False), ("Three hundred models were released.", True)],
+)  # fmt: skip
+def test_a_number_counts_models_only_beside_models(text, counts) -> None:
+    vocab = sorted(set(words(text)) | {"models"})
+    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
+    question = "How many models has Alibaba released?"
+    qwords = words(question)
+    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
+    assert types.counted == "models"
+    assert (answer_types.lacks(types, text, lexicon) is None) is counts
