@@ -127,17 +127,20 @@ def test_bundled_gold_set_is_well_formed() -> None:
         assert all(e in text for e in g.evidence), g.id
 
 
-def test_held_out_gold_set_is_well_formed_and_apart_from_the_main_one() -> None:
-    held_out = load_gold(ROOT / "eval" / "alibaba-qwen-heldout.jsonl")
+@pytest.mark.parametrize(("name", "answerable_at_least"), [("heldout", 30), ("heldout-2", 25)])
+def test_held_out_gold_sets_are_well_formed_and_apart_from_the_others(name, answerable_at_least) -> None:
+    held_out = load_gold(ROOT / "eval" / f"alibaba-qwen-{name}.jsonl")
     text = (ROOT / "seeds" / "alibaba-qwen-platform.txt").read_text(encoding="utf-8")
     answerable = [g for g in held_out if g.answerable]
-    assert len(answerable) >= 30 and len(held_out) - len(answerable) >= 8
+    assert len(answerable) >= answerable_at_least and len(held_out) - len(answerable) >= 8
     for g in answerable:
         assert all(e in text for e in g.evidence), g.id
-    # Other questions than the main set's, under other ids.
-    main = load_gold(GOLD)
-    assert not {g.question.lower() for g in held_out} & {g.question.lower() for g in main}
-    assert not {g.id for g in held_out} & {g.id for g in main}
+    # Other questions than the other sets', under other ids.
+    for other in sorted((ROOT / "eval").glob("alibaba-qwen-*.jsonl")):
+        if other.name != f"alibaba-qwen-{name}.jsonl":
+            rest = load_gold(other)
+            assert not {g.question.lower() for g in held_out} & {g.question.lower() for g in rest}, other
+            assert not {g.id for g in held_out} & {g.id for g in rest}, other
 
 
 @pytest.mark.parametrize(
