@@ -29,16 +29,6 @@ DATE = re.compile(
     r"|\b(?:years?|months?|weeks?|days?|decades?) (?:ago|later|earlier)\b",
     re.I,
 )
-ANSWER_TYPES = (
-    (
-        re.compile(
-            r"\bhow (?:many|much|large|big|fast|long)\b|\bnumber of\b|\bwhat (?:percentage|share)\b",
-            re.I,
-        ),
-        re.compile(r"\d"),
-    ),
-    (ASKS_WHEN, DATE),
-)
 # "Which company ...", "Through which service ...", "What research organization ...": the
 # answer names something. The kinds of thing that have names, and up to two words between
 # (never an auxiliary: "What do robot makers use it for?" asks for no name).
@@ -116,6 +106,18 @@ MONEY = re.compile(
     r"|\bfree(?:ly)?\b|\bno (?:extra )?(?:cost|charge)\b|\bcosts? nothing\b",
     re.I,
 )
+# Question kind -> what its answer states, for ranking: a sentence that states it scores higher.
+ANSWER_TYPES = (
+    (
+        re.compile(
+            r"\bhow (?:many|much|large|big|fast|long)\b|\bnumber of\b|\bwhat (?:percentage|share)\b",
+            re.I,
+        ),
+        re.compile(r"\d"),
+    ),
+    (ASKS_WHEN, DATE),
+    (ASKS_MONEY, MONEY),
+)
 # A question about a share (a percentage, a proportion) is answered only by a passage with a
 # number or a fraction in it.
 ASKS_SHARE = re.compile(
@@ -163,7 +165,6 @@ class AnswerTypes:
 def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Lexicon) -> AnswerTypes:
     """The answer types of a question, given its content words and their vectors."""
     rank = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
-    rank += (MONEY,) if ASKS_MONEY.search(text) else ()
     rank += (NamesOther(qwords, lexicon),) if ASKS_NAME.search(text) else ()
     required = tuple((states, what) for asks, states, what in REQUIRED if asks.search(text))
     counted = counted_word(text, qwords)
