@@ -20,7 +20,8 @@ _AUXILIARY = r"do|does|did|is|are|was|were|has|have|had|can|could|will|would|sho
 # "When" asks only when an auxiliary follows it ("When did it start?"); elsewhere it is a
 # conjunction ("What do companies face when they build on it?").
 ASKS_WHEN = re.compile(
-    rf"\bwhen (?:{_AUXILIARY})\b|\bwhat (?:year|date|month|day|time)\b|\bsince when\b|\bhow long ago\b",
+    rf"\bwhen (?:{_AUXILIARY})\b|\b(?:what|which) (?:year|date|month|day|time|decade)s?\b|\bsince when\b"
+    r"|\bhow long ago\b",
     re.I,
 )
 DATE = re.compile(
@@ -29,9 +30,9 @@ DATE = re.compile(
     r"|\b(?:years?|months?|weeks?|days?|decades?) (?:ago|later|earlier)\b",
     re.I,
 )
-# "Which company ...", "Through which service ...", "What research organization ...": the
-# answer names something. The kinds of thing that have names, and up to two words between
-# (never an auxiliary: "What do robot makers use it for?" asks for no name).
+# "Which company ...", "Through which service ...", "What research organization ...", "Whose
+# models ...": the answer names something. The kinds of thing that have names, and up to two
+# words between (never an auxiliary: "What do robot makers use it for?" asks for no name).
 _NAMED_KINDS = (
     r"company|companies|firms?|organi[sz]ations?|agency|agencies|institutions?|university|universities|"
     r"services?|products?|platforms?|brands?|models?|country|countries|city|cities|person|"
@@ -39,7 +40,7 @@ _NAMED_KINDS = (
     r"rivals?|competitors?|partners?"
 )
 ASKS_NAME = re.compile(
-    rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b", re.I
+    rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b|\bwhose\b", re.I
 )
 # A capitalized word, or one with a digit in it ("R1", "x86").
 _NAME_WORD = re.compile(r"(?<![\w'])([A-Z][\w&.'-]*|[A-Za-z]*\d[\w-]*)")
@@ -118,14 +119,24 @@ ANSWER_TYPES = (
     (ASKS_WHEN, DATE),
     (ASKS_MONEY, MONEY),
 )
-# A question about a share (a percentage, a proportion) is answered only by a passage with a
-# number or a fraction in it.
+# A question about a share (a percentage, a proportion) is answered only by a passage that
+# states one: a percentage, a fraction, "one in five". Any other number is no share ("290,000
+# customers" says nothing of a market share).
+_SHARE_WORD = (
+    r"(?:share|percentage|proportion|fraction)\b(?!\s+(?:the|a|an|its|their|our|data|information|with)\b)"
+)
 ASKS_SHARE = re.compile(
-    r"\bwhat (?:percentage|percent|share|proportion|fraction)\b"
-    r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s')\s+){0,3}(?:share|percentage|proportion)\b",
+    rf"\bwhat (?:percentage|percent|{_SHARE_WORD})"
+    rf"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s')\s+)?(?:[\w-]+\s+){{0,2}}?{_SHARE_WORD}"
+    rf"|\bhow (?:big|large|much) (?:a|of a) {_SHARE_WORD}",
     re.I,
 )
-SHARE = re.compile(r"\d|\b(?:half|third|quarter|fifth|tenth|majority|minority|percent|per cent)\b", re.I)
+SHARE = re.compile(
+    r"\d\s?%|\b(?:percent|per cent|percentage points?)\b"
+    r"|\b(?:half|halves|thirds?|quarters?|fifths?|tenths?|majority|minority)\b"
+    r"|\b(?:one|two|three|\d+) (?:in|out of|of every) (?:every )?(?:\d+|two|three|four|five|ten|hundred)\b",
+    re.I,
+)
 # Which of the types above decide `found`: a best passage that states none of what the question
 # asks for (a date for "when", an amount for "how much does it cost") means the documents do
 # not say, however close its topic. (Numbers are everywhere in most documents: "how many" is
@@ -148,7 +159,11 @@ NUMERAL = re.compile(
     r"hundreds?|thousands?|millions?|billions?|dozens?)\b",
     re.I,
 )
-# How many content words on either side of a number may name what it counts.
+# A list of three or more ("robotics, healthcare, education and finance") counts its items:
+# "How many sectors?" is answered by "Sectors: robotics, healthcare, education".
+_ITEM = r"[\w'-]+(?: [\w'-]+)?"
+LIST = re.compile(rf"(?:{_ITEM}, ){{2,}}(?:and |or )?[\w'-]+|(?:{_ITEM}, )+{_ITEM},? (?:and|or) [\w'-]+")
+# How many content words on either side of a number (or a list) may name what it counts.
 COUNT_WINDOW = 3
 
 
@@ -195,13 +210,13 @@ def counted_word(text: str, qwords: list[str]) -> str | None:
 
 
 def states_count(lexicon: Lexicon, text: str, counted: str, vec: np.ndarray) -> bool:
-    """Whether a number in text counts ``counted`` (whose word vector is ``vec``).
+    """Whether a number (or a LIST) in text counts ``counted`` (whose word vector is ``vec``).
 
     The counted word, or a word as close to it as MATCH_FLOOR ("customers" for "businesses"),
     must be among the COUNT_WINDOW content words on either side of the number.
     """
     lowered = text.lower()
-    for m in NUMERAL.finditer(lowered):
+    for m in (*NUMERAL.finditer(lowered), *LIST.finditer(lowered)):
         near = words(lowered[max(0, m.start() - 80) : m.start()])[-COUNT_WINDOW:]
         near += words(lowered[m.end() : m.end() + 80])[:COUNT_WINDOW]
         if counted in near:

@@ -38,6 +38,7 @@ def test_amounts_of_money_are_recognized(text, money) -> None:
 @pytest.mark.parametrize(
     ("question", "when"),
     [("When did Etna erupt?", True), ("What year did Etna erupt?", True), ("Since when has it grown?", True),
+     ("In which month and year was it measured?", True), ("Which decade saw the eruption?", True),
      ("What do hikers face when they climb Etna?", False), ("Why do glaciers melt?", False)],
 )  # fmt: skip
 def test_when_asks_only_as_a_question_word(question, when) -> None:
@@ -58,7 +59,7 @@ def test_dates_are_recognized(text, date) -> None:
     [("Which company's platform strategy is it likened to?", True), ("Through which Alibaba service?", True),
      ("Which research organization is cited?", True), ("What reasoning model came out in 2026?", True),
      ("What do robot makers use Qwen for?", False), ("Which industries use Qwen?", False),
-     ("Who won the cup?", False)],
+     ("Whose models is the plan compared to?", True), ("Who won the cup?", False)],
 )  # fmt: skip
 def test_questions_that_ask_for_a_name_are_told_apart(question, name) -> None:
     assert bool(answer_types.ASKS_NAME.search(question)) is name
@@ -80,12 +81,21 @@ def test_a_name_counts_unless_the_question_has_it_or_the_whole_corpus_does() -> 
 @pytest.mark.parametrize(
     ("question", "share"),
     [("What share of the land do glaciers cover?", True), ("What is Alibaba's share of the market?", True),
-     ("What percentage of water is fresh?", True), ("How much of the island is lava?", False)],
+     ("What is Qwen's market share among Chinese platforms?", True), ("How big a share do they hold?", True),
+     ("What percentage of water is fresh?", True), ("How much of the island is lava?", False),
+     ("What is the reason firms share data?", False)],
 )  # fmt: skip
-def test_questions_about_a_share_need_a_number_or_a_fraction(question, share) -> None:
+def test_questions_about_a_share_are_told_apart(question, share) -> None:
     assert bool(answer_types.ASKS_SHARE.search(question)) is share
-    assert answer_types.SHARE.search("about ten percent") and answer_types.SHARE.search("half of it")
-    assert not answer_types.SHARE.search("Glaciers hold fresh water.")
+
+
+@pytest.mark.parametrize(
+    ("text", "share"),
+    [("about ten percent", True), ("half of it", True), ("35% of the market", True), ("one in five firms", True),
+     ("a third of users", True), ("It has 290,000 customers.", False), ("Glaciers hold fresh water.", False)],
+)  # fmt: skip
+def test_a_share_is_a_percentage_or_a_fraction_not_any_number(text, share) -> None:
+    assert bool(answer_types.SHARE.search(text)) is share
 
 
 @pytest.mark.parametrize(
@@ -111,4 +121,19 @@ def test_a_number_counts_models_only_beside_models(text, counts) -> None:
     qwords = words(question)
     types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
     assert types.counted == "models"
+    assert (answer_types.lacks(types, text, lexicon) is None) is counts
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [("Sectors: robotics, healthcare, education, finance", True),
+     ("It spans robotics, healthcare and finance sectors.", True),
+     ("Robotics, healthcare and finance firms use it.", False), ("It spans many sectors.", False)],
+)  # fmt: skip
+def test_a_list_counts_its_items_beside_the_counted_word(text, counts) -> None:
+    vocab = sorted(set(words(text)) | {"sectors"})
+    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
+    question = "How many sectors use it?"
+    qwords = words(question)
+    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
     assert (answer_types.lacks(types, text, lexicon) is None) is counts
