@@ -20,7 +20,7 @@ from .embedding import Embedder, resolve_model
 from .lexicon import Lexicon, words
 from .quantize import float32_rows
 from .ragged import span_positions
-from .retrieval import Hit
+from .retrieval import RRF_K, Hit
 from .settings import Settings
 from .store import StoredIndex
 from .types import Chunk, Passage, Sentence
@@ -105,9 +105,9 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
     """The top fused candidates, ranked by their best sentence (or kept in fused order).
 
     A sentence's answer score is its own similarity, plus its chunk's similarity (the context it
-    sits in), plus soft keyword coverage (the question's rare words, or near synonyms, appear in
-    it), plus a bonus when it holds the expected answer type, less a little when it leans on the
-    sentence before it.
+    sits in) and its chunk's place in the fused ranking (what BM25 saw), plus soft keyword
+    coverage (the question's rare words, or near synonyms, appear in it), plus a bonus when it
+    holds the expected answer type, less a little when it leans on the sentence before it.
     """
     top = list(hits[:RESCORE])
     rows = np.array([h.row for h in top], dtype=np.int64)
@@ -139,6 +139,14 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
     if settings.dense_weight > 0:
         dense = np.array([h.dense for h in top], dtype=np.float32)
         scores = scores + all_sims + settings.chunk_weight * dense[owner]
+    if settings.fusion_weight > 0 and settings.dense_weight + settings.bm25_weight > 0:
+        # The fused rank, scaled so that first in both rankings is 1.
+        fused = (
+            np.array([h.fused for h in top], dtype=np.float32)
+            * RRF_K
+            / (settings.dense_weight + settings.bm25_weight)
+        )
+        scores = scores + settings.fusion_weight * fused[owner]
     for expected in query.types.rank:
         found = np.fromiter((bool(expected.search(t)) for t in texts), dtype=np.float32, count=len(texts))
         scores = scores + ANSWER_TYPE_BONUS * found

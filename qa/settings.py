@@ -38,6 +38,10 @@ class Settings:
     # keyword coverage (qa/lexicon.py), next to the sentence's own similarity (weight 1).
     chunk_weight: float = 0.75
     lexical_weight: float = 0.8
+    # ... and of the chunk's place in the fused ranking (1 for first in both retrievers): what
+    # BM25 saw of the whole chunk. Chosen on SciFact's train queries (README, "How the defaults
+    # were chosen").
+    fusion_weight: float = 0.25
     # `found` is True when the best passage's answer score reaches this (see qa/answer.py).
     found_threshold: float = 0.35
     # Optional cross-encoder (name or path) that re-scores the top candidates.

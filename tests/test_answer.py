@@ -12,7 +12,7 @@ import qa.answer as answer
 from qa import store
 from qa.embedding import get_embedder
 from qa.indexer import build_index
-from qa.retrieval import Retriever
+from qa.retrieval import RRF_K, Retriever
 from qa.settings import Settings
 
 DOC = (
@@ -124,6 +124,20 @@ def test_a_sentence_that_leans_on_the_one_before_scores_a_little_lower(small_ind
     penalty, penalized = answer.ANAPHOR_PENALTY, score()
     monkeypatch.setattr(answer, "ANAPHOR_PENALTY", 0.0)
     assert penalty > 0 and score() - penalized == pytest.approx(penalty, abs=1e-5)
+
+
+def test_a_chunk_gains_its_place_in_the_fused_ranking(small_index) -> None:
+    query = answer.make_query("How much fresh water does the ice hold?", get_embedder(), small_index.lexicon)
+    hits = Retriever(small_index, Settings()).search(query.text, query.vec)
+
+    def scores(weight: float) -> dict[int, float]:
+        settings = replace(Settings(), fusion_weight=weight)
+        return {s.row: s.score for s in answer.rescore(small_index, hits, query, settings)}
+
+    without, with_half = scores(0.0), scores(0.5)
+    for hit in hits:
+        gain = 0.5 * hit.fused * RRF_K / 2  # dense and BM25 weigh 1 each
+        assert with_half[hit.row] - without[hit.row] == pytest.approx(gain, abs=1e-5)
 
 
 def test_the_answer_sentence_is_highlighted(small_index) -> None:
