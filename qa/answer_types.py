@@ -93,7 +93,7 @@ class NamesOther:
 ASKS_MONEY = re.compile(
     r"\bhow much\b(?:\s+\S+){0,6}?\s+(?:cost|costs|charge|charges|charged|pay|pays|paid|spend|spends|"
     r"spent|earn|earns|earned|sell|sells|sold|price|priced|worth|raise|raised|invest|invests|invested|"
-    r"investing)\b|\bhow much money\b"
+    r"investing)\b|\bhow much (?:money|revenue|profit|income|funding|cash|capital)\b"
     r"|\bhow (?:expensive|costly|cheap)\b"
     r"|\bwhat (?:does|do|did) (?:\S+\s+){1,6}?cost\b"
     r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s')\s+){0,3}(?:price|prices|cost|costs|fee|fees|"
@@ -149,7 +149,7 @@ REQUIRED = (
 # "How many customers ...", "the number of API calls": the counted thing is the first plural
 # among the next three words ("Qwen customers", "API calls"), else the first word.
 COUNTED = re.compile(
-    r"\bhow many\s+((?:[\w-]+\s+){0,2}[\w-]+)|\bnumber of\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.I
+    r"\bhow many\s+((?:[\w'-]+\s+){0,2}[\w'-]+)|\bnumber of\s+((?:[\w'-]+\s+){0,2}[\w'-]+)", re.I
 )
 # Counting words that name no thing of their own ("how many times").
 _NOT_COUNTED = frozenset({"times", "ways", "kinds", "types", "sorts"})
@@ -203,7 +203,10 @@ def counted_word(text: str, qwords: list[str]) -> str | None:
     m = COUNTED.search(text)
     if m is None:
         return None
-    following = (m.group(1) or m.group(2)).lower().split()
+    # "How many of Qwen's customers": "of" and a possessive name the whole, not the counted.
+    following = [w for w in (m.group(1) or m.group(2)).lower().split() if w != "of" and not w.endswith("'s")]
+    if not following:
+        return None
     plurals = [w for w in following if w.endswith("s") and not w.endswith("ss")]
     word = (plurals or following)[0]
     return word if word in qwords and word not in _NOT_COUNTED else None

@@ -16,6 +16,8 @@ from qa.lexicon import Lexicon, words
         ("How much does a ticket to the crater cost?", True),
         ("What was the company's revenue last year?", True),
         ("How much money did the project raise?", True),
+        ("How much revenue does the park make each year?", True),
+        ("How much progress did the survey make?", False),
         ("What does a guided tour cost?", True),
         ("How much of the island is covered by lava?", False),
         ("Do visitors pay to climb Etna?", False),
@@ -102,6 +104,7 @@ def test_a_share_is_a_percentage_or_a_fraction_not_any_number(text, share) -> No
     ("question", "counted"),
     [("How many Qwen customers are outside China?", "customers"), ("How many API calls per day?", "calls"),
      ("How many people live near Etna?", "people"), ("What is the number of glaciers?", "glaciers"),
+     ("How many of Etna's visitors come back?", "visitors"),
      ("How many times did it grow?", None), ("How much lava flowed?", None), ("Why do glaciers melt?", None)],
 )  # fmt: skip
 def test_the_counted_thing_is_the_first_plural_after_how_many(question, counted) -> None:
