@@ -147,11 +147,13 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
             / (settings.dense_weight + settings.bm25_weight)
         )
         scores = scores + settings.fusion_weight * fused[owner]
+    typed = np.zeros(len(texts), dtype=np.float32)
     for expected in query.types.rank:
         found = np.fromiter((bool(expected.search(t)) for t in texts), dtype=np.float32, count=len(texts))
+        typed = np.maximum(typed, found)
         scores = scores + ANSWER_TYPE_BONUS * found
     leans = np.fromiter((bool(_ANAPHOR.match(t)) for t in texts), dtype=np.float32, count=len(texts))
-    scores = scores - ANAPHOR_PENALTY * leans
+    scores = scores - ANAPHOR_PENALTY * leans * (1 - typed)
     # Each candidate's answer sentence: the first one at its candidate's best score.
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     at_peak = np.flatnonzero(scores >= np.maximum.reduceat(scores, starts)[owner])

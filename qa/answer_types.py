@@ -107,6 +107,17 @@ MONEY = re.compile(
     r"|\bfree(?:ly)?\b|\bno (?:extra )?(?:cost|charge)\b|\bcosts? nothing\b",
     re.I,
 )
+# "What is it likened to?", "Which technologies is it compared with?": the answer draws a
+# comparison ("parallels X", "similar to how X", "as foundational as X").
+ASKS_COMPARISON = re.compile(
+    r"\b(?:compare[ds]?|comparisons?|comparable|likened|liken|similar|parallel\w*|resembl\w+|analog\w*|akin)\b",
+    re.I,
+)
+COMPARISON = re.compile(
+    r"\b(?:like|unlike|similar(?:ly)? to|parallel\w*|resembl\w+|akin to|analogous|compared (?:to|with)|"
+    r"comparable|just as|mirror(?:s|ed|ing)?|as (?!well\b|soon\b|long\b|far\b)\w+(?: [\w-]+){0,3} as)\b",
+    re.I,
+)
 # Question kind -> what its answer states, for ranking: a sentence that states it scores higher.
 ANSWER_TYPES = (
     (
@@ -118,6 +129,7 @@ ANSWER_TYPES = (
     ),
     (ASKS_WHEN, DATE),
     (ASKS_MONEY, MONEY),
+    (ASKS_COMPARISON, COMPARISON),
 )
 # A question about a share (a percentage, a proportion) is answered only by a passage that
 # states one: a percentage, a fraction, "one in five". Any other number is no share ("290,000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 import qa.answer as answer
 from qa import store
+from qa.answer_types import AnswerTypes
 from qa.embedding import get_embedder
 from qa.indexer import build_index
 from qa.retrieval import RRF_K, Retriever
@@ -124,6 +126,25 @@ def test_a_sentence_that_leans_on_the_one_before_scores_a_little_lower(small_ind
     penalty, penalized = answer.ANAPHOR_PENALTY, score()
     monkeypatch.setattr(answer, "ANAPHOR_PENALTY", 0.0)
     assert penalty > 0 and score() - penalized == pytest.approx(penalty, abs=1e-5)
+
+
+def test_a_sentence_that_states_what_the_question_asks_for_is_not_penalized_for_leaning(
+    small_index, monkeypatch
+) -> None:
+    settings = Settings()
+    query = answer.make_query("How much fresh water does the ice hold?", get_embedder(), small_index.lexicon)
+    # As if the question asked for what "This ice holds most of the fresh water" states.
+    query = replace(query, types=AnswerTypes(rank=(re.compile("fresh water"),)))
+    hits = Retriever(small_index, settings).search(query.text, query.vec)
+    row, _ = _row_of(small_index, "This ice holds")
+
+    def score() -> float:
+        (item,) = [s for s in answer.rescore(small_index, hits, query, settings) if s.row == row]
+        return item.score
+
+    typed = score()
+    monkeypatch.setattr(answer, "ANAPHOR_PENALTY", 0.0)
+    assert score() == pytest.approx(typed, abs=1e-6)
 
 
 def test_a_chunk_gains_its_place_in_the_fused_ranking(small_index) -> None:

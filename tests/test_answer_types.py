@@ -140,3 +140,23 @@ def test_a_list_counts_its_items_beside_the_counted_word(text, counts) -> None:
     qwords = words(question)
     types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
     assert (answer_types.lacks(types, text, lexicon) is None) is counts
+
+
+@pytest.mark.parametrize(
+    ("question", "comparison"),
+    [("Which company's strategy is it likened to?", True), ("What past technologies is its role compared to?", True),
+     ("Is Etna similar to Vesuvius?", True), ("Which company makes Qwen?", False), ("Why do glaciers melt?", False)],
+)  # fmt: skip
+def test_questions_that_ask_for_a_comparison_are_told_apart(question, comparison) -> None:
+    assert bool(answer_types.ASKS_COMPARISON.search(question)) is comparison
+
+
+@pytest.mark.parametrize(
+    ("text", "comparison"),
+    [("This strategy parallels platform plays like Amazon Web Services.", True),
+     ("It could become as foundational to AI as x86 chips were to computing.", True),
+     ("The plan is similar to how Meta's Llama models spread.", True),
+     ("Robotics as well as healthcare firms use it.", False), ("Etna erupted in 1669.", False)],
+)  # fmt: skip
+def test_comparisons_are_recognized(text, comparison) -> None:
+    assert bool(answer_types.COMPARISON.search(text)) is comparison
