@@ -118,6 +118,20 @@ COMPARISON = re.compile(
     r"comparable|just as|mirror(?:s|ed|ing)?|as (?!well\b|soon\b|long\b|far\b)\w+(?: [\w-]+){0,3} as)\b",
     re.I,
 )
+# A list of three or more ("robotics, healthcare, education and finance"). It counts its items
+# ("How many sectors?" is answered by "Sectors: robotics, healthcare, education") and answers a
+# question that asks for several things.
+_ITEM = r"[\w'-]+(?: [\w'-]+)?"
+LIST = re.compile(rf"(?:{_ITEM}, ){{2,}}(?:and |or )?[\w'-]+|(?:{_ITEM}, )+{_ITEM},? (?:and|or) [\w'-]+")
+# "Which industries are its customers in?", "What kinds of infrastructure ...": a plural that
+# which/what asks for is answered by several things, most often a list. It is the thing asked
+# for only when an auxiliary (or the "of" of "kinds of") follows: in "What makes it ..." the
+# word after "what" is a verb, and in "Which countries' spending ..." a possessive.
+ASKS_LIST = re.compile(
+    rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?[\w-]+s(?<!ss)(?<!us)(?<!is)"
+    rf"(?:\s+(?:or|and)\s+[\w-]+)?\s+(?:{_AUXILIARY}|of)\b",
+    re.I,
+)
 # Question kind -> what its answer states, for ranking: a sentence that states it scores higher.
 ANSWER_TYPES = (
     (
@@ -130,6 +144,7 @@ ANSWER_TYPES = (
     (ASKS_WHEN, DATE),
     (ASKS_MONEY, MONEY),
     (ASKS_COMPARISON, COMPARISON),
+    (ASKS_LIST, LIST),
 )
 # A question about a share (a percentage, a proportion) is answered only by a passage that
 # states one: a percentage, a fraction, "one in five". Any other number is no share ("290,000
@@ -171,10 +186,6 @@ NUMERAL = re.compile(
     r"hundreds?|thousands?|millions?|billions?|dozens?)\b",
     re.I,
 )
-# A list of three or more ("robotics, healthcare, education and finance") counts its items:
-# "How many sectors?" is answered by "Sectors: robotics, healthcare, education".
-_ITEM = r"[\w'-]+(?: [\w'-]+)?"
-LIST = re.compile(rf"(?:{_ITEM}, ){{2,}}(?:and |or )?[\w'-]+|(?:{_ITEM}, )+{_ITEM},? (?:and|or) [\w'-]+")
 # How many content words on either side of a number (or a list) may name what it counts.
 COUNT_WINDOW = 3
 

@@ -160,3 +160,26 @@ def test_questions_that_ask_for_a_comparison_are_told_apart(question, comparison
 )  # fmt: skip
 def test_comparisons_are_recognized(text, comparison) -> None:
     assert bool(answer_types.COMPARISON.search(text)) is comparison
+
+
+@pytest.mark.parametrize(
+    ("question", "several"),
+    [("Which industries are Qwen's customers in?", True), ("What kinds of AI infrastructure is China funding?", True),
+     ("What paid offerings does Alibaba sell?", True), ("What outlets or organizations is the piece based on?", True),
+     ("What makes Alibaba a central player?", False), ("What business does Alibaba run?", False),
+     ("Which countries' spending is China expected to match?", False), ("What is the newest model called?", False),
+     ("What analysis is used?", False), ("How many sectors use it?", False)],
+)  # fmt: skip
+def test_questions_that_ask_for_several_things_are_told_apart(question, several) -> None:
+    assert bool(answer_types.ASKS_LIST.search(question)) is several
+
+
+def test_a_sentence_that_lists_what_is_asked_for_ranks_higher() -> None:
+    vocab = ["customers", "industries", "qwen", "robotics", "healthcare", "education", "finance", "breadth"]
+    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
+    question = "Which industries are Qwen's customers in?"
+    qwords = words(question)
+    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
+    listing = "Qwen has customers across robotics, healthcare, education and finance."
+    assert any(t.search(listing) for t in types.rank)
+    assert not any(t.search("The breadth of Qwen's customer base spans industry.") for t in types.rank)
