@@ -95,7 +95,7 @@ ASKS_MONEY = re.compile(
     r"spent|earn|earns|earned|sell|sells|sold|price|priced|worth|raise|raised|invest|invests|invested|"
     r"investing)\b|\bhow much (?:money|revenue|profit|income|funding|cash|capital)\b"
     r"|\bhow (?:expensive|costly|cheap)\b"
-    r"|\bwhat (?:does|do|did) (?:\S+\s+){1,6}?cost\b"
+    r"|\bwhat (?:does|do|did) (?:\S+\s+){1,6}?(?:cost|charge|pay)\b(?! attention)"
     r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s')\s+){0,3}(?:price|prices|cost|costs|fee|fees|"
     r"revenue|revenues|profit|profits|salary|valuation|budget|turnover)\b",
     re.I,
@@ -186,6 +186,10 @@ NUMERAL = re.compile(
     r"hundreds?|thousands?|millions?|billions?|dozens?)\b",
     re.I,
 )
+# A multiple or a share is no count: "How many API calls does it handle?" is not answered by
+# "API calls surged 15x" (nor by "15-fold", "40%", "three times").
+_MULTIPLE = re.compile(r"[\d.,]+\s?(?:x|×|-?fold|%)")
+_MULTIPLE_AFTER = re.compile(r"[\s-]?(?:x|×|fold|percent|per cent|times)\b")
 # How many content words on either side of a number (or a list) may name what it counts.
 COUNT_WINDOW = 3
 
@@ -239,10 +243,16 @@ def states_count(lexicon: Lexicon, text: str, counted: str, vec: np.ndarray) -> 
     """Whether a number (or a LIST) in text counts ``counted`` (whose word vector is ``vec``).
 
     The counted word, or a word as close to it as MATCH_FLOOR ("customers" for "businesses"),
-    must be among the COUNT_WINDOW content words on either side of the number.
+    must be among the COUNT_WINDOW content words on either side of the number. A multiple or
+    a share ("15x", "40%") counts nothing.
     """
     lowered = text.lower()
-    for m in (*NUMERAL.finditer(lowered), *LIST.finditer(lowered)):
+    numbers = [
+        m
+        for m in NUMERAL.finditer(lowered)
+        if not _MULTIPLE.fullmatch(m.group()) and not _MULTIPLE_AFTER.match(lowered, m.end())
+    ]
+    for m in (*numbers, *LIST.finditer(lowered)):
         near = words(lowered[max(0, m.start() - 80) : m.start()])[-COUNT_WINDOW:]
         near += words(lowered[m.end() : m.end() + 80])[:COUNT_WINDOW]
         if counted in near:

@@ -19,6 +19,8 @@ from qa.lexicon import Lexicon, words
         ("How much revenue does the park make each year?", True),
         ("How much progress did the survey make?", False),
         ("What does a guided tour cost?", True),
+        ("What does the park charge per visitor?", True),
+        ("What does the survey pay attention to?", False),
         ("How much of the island is covered by lava?", False),
         ("Do visitors pay to climb Etna?", False),
         ("When did Etna erupt?", False),
@@ -115,7 +117,9 @@ def test_the_counted_thing_is_the_first_plural_after_how_many(question, counted)
     ("text", "counts"),
     [("Alibaba has released over 300 models.", True), ("It released 300 open models.", True),
      ("The models number 300 in all.", True), ("Qwen2.5 models are open.", False), ("COVID-19 models spread.", False),
-     ("It has 300 customers.", False), ("Three hundred models were released.", True)],
+     ("It has 300 customers.", False), ("Three hundred models were released.", True),
+     ("Open models grew 15x in a year.", False), ("A 15-fold rise in open models.", False),
+     ("40% of models are open.", False), ("Models tripled, three times the count.", False)],
 )  # fmt: skip
 def test_a_number_counts_models_only_beside_models(text, counts) -> None:
     vocab = sorted(set(words(text)) | {"models"})
