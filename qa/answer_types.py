@@ -194,6 +194,35 @@ _MULTIPLE_AFTER = re.compile(r"[\s-]?(?:x|×|fold|percent|per cent|times)\b")
 COUNT_WINDOW = 3
 
 
+# "Who is the company's CEO?", "Who founded it?": the answer is a person in a role, and a
+# passage that never mentions the role (or a word as close to it as MATCH_FLOOR: "chief
+# executive" for "CEO", "founder" for "founded") does not say who holds it, however close its
+# topic. Group 1 is a role, group 2 what someone in a role does.
+ASKS_ROLE = re.compile(
+    r"\bwho(?:'s|\s+(?:is|was|are|were|will be|has been))\s+(?:\S+\s+){0,4}?"
+    r"(ceos?|founders?|co-?founders?|chair(?:man|woman|person)?|president|chief|heads?|leaders?|directors?|"
+    r"boss|spokes(?:person|man|woman)|owners?|inventors?|authors?|managers?|minister|mayor|governor)\b"
+    r"|\bwho\s+(founded|co-?founded|leads|led|heads|headed|runs|ran|owns|owned|invented|wrote|chairs|"
+    r"manages|managed|directs|directed)\b",
+    re.I,
+)
+# A passage mentions a role when it has the question's word, one of these forms of it (the
+# one who does what the verb says comes first), or a word at least ROLE_FLOOR close to it.
+_ROLE_FORMS = {
+    "founded": ("founder", "founders", "co-founder"), "cofounded": ("co-founder", "founder"),
+    "co-founded": ("co-founder", "founder"), "leads": ("leader", "led"), "led": ("leader", "leads"),
+    "heads": ("head", "headed"), "headed": ("head", "heads"), "runs": ("head", "ran"),
+    "ran": ("head", "runs"), "owns": ("owner", "owned"), "owned": ("owner", "owns"),
+    "invented": ("inventor",), "wrote": ("author", "written"), "chairs": ("chair", "chairman"),
+    "manages": ("manager", "managed"), "managed": ("manager", "manages"),
+    "directs": ("director", "directed"), "directed": ("director", "directs"),
+}  # fmt: skip
+# Word vectors put a role close to its synonyms ("CEO": executive 0.73, chairman 0.68, chief
+# 0.62) but also close to the company it belongs to ("CEO": company 0.56; "founded": company
+# 0.56): MATCH_FLOOR (0.5) would let any passage about a company mention a CEO.
+ROLE_FLOOR = 0.6
+
+
 @dataclass(frozen=True)
 class AnswerTypes:
     """What a question asks for."""
@@ -202,6 +231,9 @@ class AnswerTypes:
     required: tuple[tuple[re.Pattern, str], ...] = ()  # what a passage must state, and its name
     counted: str | None = None  # what a "how many" question counts (one of its words)
     counted_vec: np.ndarray | None = None  # the counted word's vector
+    role: str | None = None  # the role a "who" question asks about (ASKS_ROLE), as written
+    role_word: str | None = None  # ... as one of its content words
+    role_vec: np.ndarray | None = None  # ... and that word's vector
 
 
 def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Lexicon) -> AnswerTypes:
@@ -211,18 +243,35 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     required = tuple((states, what) for asks, states, what in REQUIRED if asks.search(text))
     counted = counted_word(text, qwords)
     vec = word_vecs[qwords.index(counted)] if counted is not None else None
-    return AnswerTypes(rank, required, counted, vec)
+    role = role_word = role_vec = None
+    m = ASKS_ROLE.search(text)
+    if m is not None and m.group(m.lastindex).lower() in qwords:
+        role_word = m.group(m.lastindex).lower()
+        role = m.group(1) or _ROLE_FORMS.get(role_word, (role_word,))[0]
+        role_vec = word_vecs[qwords.index(role_word)]
+    return AnswerTypes(rank, required, counted, vec, role, role_word, role_vec)
 
 
 def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:
-    """What the question asks for that text does not state ("date", "number of parameters";
-    REQUIRED, COUNTED), or None."""
+    """What the question asks for that text does not state ("date", "number of parameters",
+    "CEO"; REQUIRED, COUNTED, ASKS_ROLE), or None."""
     for states, what in types.required:
         if not states.search(text):
             return what
     if types.counted is not None and not states_count(lexicon, text, types.counted, types.counted_vec):
         return f"number of {types.counted}"
+    if types.role_word is not None and not mentions(lexicon, text, types.role_word, types.role_vec):
+        return types.role
     return None
+
+
+def mentions(lexicon: Lexicon, text: str, word: str, vec: np.ndarray) -> bool:
+    """Whether text mentions the role ``word`` (ASKS_ROLE; ``vec`` is its vector)."""
+    found = set(words(text))
+    if word in found or found.intersection(_ROLE_FORMS.get(word, ())):
+        return True
+    ids = np.array(sorted(lexicon.ids[w] for w in found if w in lexicon.ids), dtype=np.int64)
+    return bool(len(ids)) and float(np.max(lexicon.rows(ids) @ vec)) >= ROLE_FLOOR
 
 
 def counted_word(text: str, qwords: list[str]) -> str | None:

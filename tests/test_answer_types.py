@@ -187,3 +187,34 @@ def test_a_sentence_that_lists_what_is_asked_for_ranks_higher() -> None:
     listing = "Qwen has customers across robotics, healthcare, education and finance."
     assert any(t.search(listing) for t in types.rank)
     assert not any(t.search("The breadth of Qwen's customer base spans industry.") for t in types.rank)
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [("Who is Alibaba's CEO?", "CEO"), ("Who is the current CEO of Alibaba Group?", "CEO"),
+     ("Who founded Alibaba?", "founder"), ("Who's the head of the Qwen team?", "head"), ("Who leads it?", "leader"),
+     ("Who developed the R1 model?", None), ("Who won the 2022 World Cup?", None),
+     ("Who is Alibaba's biggest rival?", None)],
+)  # fmt: skip
+def test_who_questions_about_a_role_are_told_apart(question, role) -> None:
+    qwords = words(question)
+    lexicon = Lexicon(qwords, get_embedder().encode(qwords), np.ones(len(qwords)), 1)
+    assert answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon).role == role
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answers"),
+    [("Who is the company's CEO?", "Chief executive Eddie Wu spoke on Monday.", True),
+     ("Who is the company's CEO?", "The company's CEO, Eddie Wu, spoke.", True),
+     ("Who is the company's CEO?", "The company has 290,000 customers and many companies use it.", False),
+     ("Who founded the company?", "Jack Ma is its founder.", True),
+     ("Who founded the company?", "It was established by Jack Ma in 1999.", True),
+     ("Who founded the company?", "The company sells cloud services.", False),
+     ("Who leads the team?", "The team is led by Zhou Jingren.", True)],
+)  # fmt: skip
+def test_a_passage_answers_a_role_only_when_it_mentions_the_role(question, text, answers) -> None:
+    vocab = sorted(set(words(text)))
+    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
+    qwords = words(question)
+    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
+    assert (answer_types.lacks(types, text, lexicon) is None) is answers
