@@ -195,7 +195,7 @@ COUNT_WINDOW = 3
 
 
 # "Who is the company's CEO?", "Who founded it?": the answer is a person in a role, and a
-# passage that never mentions the role (or a word as close to it as MATCH_FLOOR: "chief
+# passage that never mentions the role (or a word at least ROLE_FLOOR close to it: "chief
 # executive" for "CEO", "founder" for "founded") does not say who holds it, however close its
 # topic. Group 1 is a role, group 2 what someone in a role does.
 ASKS_ROLE = re.compile(
@@ -209,8 +209,8 @@ ASKS_ROLE = re.compile(
 # A passage mentions a role when it has the question's word, one of these forms of it (the
 # one who does what the verb says comes first), or a word at least ROLE_FLOOR close to it.
 _ROLE_FORMS = {
-    "founded": ("founder", "founders", "co-founder"), "cofounded": ("co-founder", "founder"),
-    "co-founded": ("co-founder", "founder"), "leads": ("leader", "led"), "led": ("leader", "leads"),
+    "founded": ("founder", "founders", "cofounder"), "cofounded": ("cofounder", "founder"),
+    "leads": ("leader", "led"), "led": ("leader", "leads"),
     "heads": ("head", "headed"), "headed": ("head", "heads"), "runs": ("head", "ran"),
     "ran": ("head", "runs"), "owns": ("owner", "owned"), "owned": ("owner", "owns"),
     "invented": ("inventor",), "wrote": ("author", "written"), "chairs": ("chair", "chairman"),
@@ -245,10 +245,11 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     vec = word_vecs[qwords.index(counted)] if counted is not None else None
     role = role_word = role_vec = None
     m = ASKS_ROLE.search(text)
-    if m is not None and m.group(m.lastindex).lower() in qwords:
-        role_word = m.group(m.lastindex).lower()
-        role = m.group(1) or _ROLE_FORMS.get(role_word, (role_word,))[0]
-        role_vec = word_vecs[qwords.index(role_word)]
+    # The content word of the role: "founder" of "co-founder" (words() splits at the hyphen).
+    word = re.findall(r"\w+", m.group(m.lastindex))[-1].lower() if m is not None else None
+    if word in qwords:
+        role_word, role_vec = word, word_vecs[qwords.index(word)]
+        role = m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
     return AnswerTypes(rank, required, counted, vec, role, role_word, role_vec)
 
 

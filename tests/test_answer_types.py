@@ -205,6 +205,7 @@ def test_who_questions_about_a_role_are_told_apart(question, role) -> None:
 @pytest.mark.parametrize(
     ("question", "text", "answers"),
     [("Who is the company's CEO?", "Chief executive Eddie Wu spoke on Monday.", True),
+     ("Who co-founded the company?", "Its cofounder Joe Tsai spoke.", True),
      ("Who is the company's CEO?", "The company's CEO, Eddie Wu, spoke.", True),
      ("Who is the company's CEO?", "The company has 290,000 customers and many companies use it.", False),
      ("Who founded the company?", "Jack Ma is its founder.", True),
