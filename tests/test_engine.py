@@ -236,9 +236,16 @@ def test_clean_question_collapses_whitespace_and_controls():
 
 
 def test_an_ordinary_question_has_no_notice(seeded):
-    answer = _ask(seeded, "Who is Alibaba's CEO?")
+    answer = _ask(seeded, "What does Alibaba's Model Studio do?")
     assert answer.notices == ()
-    assert answer.query == "Who is Alibaba's CEO?"
+    assert answer.query == "What does Alibaba's Model Studio do?"
+
+
+def test_a_role_the_documents_never_mention_is_not_answered(seeded):
+    # The article names no one and no CEO: the closest passages are offered, flagged as such.
+    answer = _ask(seeded, "Who is Alibaba's CEO?")
+    assert not answer.found and answer.passages
+    assert answer.notices == ("the closest passage states no CEO, which the question asks for",)
 
 
 # --- the index across calls and processes ---------------------------------------------------------------
