@@ -9,6 +9,7 @@ states no date is not answered there, however close its topic.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -271,8 +272,13 @@ def mentions(lexicon: Lexicon, text: str, word: str, vec: np.ndarray) -> bool:
     found = set(words(text))
     if word in found or found.intersection(_ROLE_FORMS.get(word, ())):
         return True
-    ids = np.array(sorted(lexicon.ids[w] for w in found if w in lexicon.ids), dtype=np.int64)
-    return bool(len(ids)) and float(np.max(lexicon.rows(ids) @ vec)) >= ROLE_FLOOR
+    return closest(lexicon, found, vec) >= ROLE_FLOOR
+
+
+def closest(lexicon: Lexicon, candidates: Iterable[str], vec: np.ndarray) -> float:
+    """The highest cosine between ``vec`` and the vocabulary's vectors of ``candidates`` (-1 for none)."""
+    ids = np.array(sorted({lexicon.ids[w] for w in candidates if w in lexicon.ids}), dtype=np.int64)
+    return float(np.max(lexicon.rows(ids) @ vec)) if len(ids) else -1.0
 
 
 def counted_word(text: str, qwords: list[str]) -> str | None:
@@ -305,9 +311,6 @@ def states_count(lexicon: Lexicon, text: str, counted: str, vec: np.ndarray) -> 
     for m in (*numbers, *LIST.finditer(lowered)):
         near = words(lowered[max(0, m.start() - 80) : m.start()])[-COUNT_WINDOW:]
         near += words(lowered[m.end() : m.end() + 80])[:COUNT_WINDOW]
-        if counted in near:
-            return True
-        ids = np.array([lexicon.ids[w] for w in near if w in lexicon.ids], dtype=np.int64)
-        if len(ids) and float(np.max(lexicon.rows(ids) @ vec)) >= MATCH_FLOOR:
+        if counted in near or closest(lexicon, near, vec) >= MATCH_FLOOR:
             return True
     return False
