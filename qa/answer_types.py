@@ -122,8 +122,13 @@ COMPARISON = re.compile(
 # A list of three or more ("robotics, healthcare, education and finance"). It counts its items
 # ("How many sectors?" is answered by "Sectors: robotics, healthcare, education") and answers a
 # question that asks for several things.
+# Items are a word or two, or, after a colon, whole clauses ("benefits: it accelerates
+# adoption by eliminating licensing costs, creates a community ..., and positions ...").
 _ITEM = r"[\w'-]+(?: [\w'-]+)?"
-LIST = re.compile(rf"(?:{_ITEM}, ){{2,}}(?:and |or )?[\w'-]+|(?:{_ITEM}, )+{_ITEM},? (?:and|or) [\w'-]+")
+LIST = re.compile(
+    rf"(?:{_ITEM}, ){{2,}}(?:and |or )?[\w'-]+|(?:{_ITEM}, )+{_ITEM},? (?:and|or) [\w'-]+"
+    r"|:\s*[^,:;.]+,[^,:;.]+,[^:;.]*\b(?:and|or)\b"
+)
 # "Which industries are its customers in?", "What kinds of infrastructure ...": a plural that
 # which/what asks for is answered by several things, most often a list. It is the thing asked
 # for only when an auxiliary (or the "of" of "kinds of") follows: in "What makes it ..." the

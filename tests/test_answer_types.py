@@ -219,3 +219,14 @@ def test_a_passage_answers_a_role_only_when_it_mentions_the_role(question, text,
     qwords = words(question)
     types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
     assert (answer_types.lacks(types, text, lexicon) is None) is answers
+
+
+@pytest.mark.parametrize(
+    ("text", "listed"),
+    [("Sectors: robotics, healthcare, education", True), ("It spans robotics, healthcare and finance.", True),
+     ("It brings benefits: it cuts licensing costs, creates a community of developers, and sets a standard.", True),
+     ("The note: it rained, and we left.", False), ("He said: it works, mostly.", False),
+     ("The breadth of its customer base spans industry.", False)],
+)  # fmt: skip
+def test_lists_are_recognized_with_short_items_or_clauses_after_a_colon(text, listed) -> None:
+    assert bool(answer_types.LIST.search(text)) is listed
