@@ -97,7 +97,7 @@ ASKS_MONEY = re.compile(
     r"investing)\b|\bhow much (?:money|revenue|profit|income|funding|cash|capital)\b"
     r"|\bhow (?:expensive|costly|cheap)\b"
     r"|\bwhat (?:does|do|did) (?:\S+\s+){1,6}?(?:cost|charge|pay)\b(?! attention)"
-    r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s')\s+){0,3}(?:price|prices|cost|costs|fee|fees|"
+    r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s'|(?-i:[A-Z][\w&.-]*))\s+){0,4}(?:price|prices|cost|costs|fee|fees|"
     r"revenue|revenues|profit|profits|salary|valuation|budget|turnover)\b",
     re.I,
 )

@@ -20,6 +20,8 @@ from qa.lexicon import Lexicon, words
         ("How much progress did the survey make?", False),
         ("What does a guided tour cost?", True),
         ("What does the park charge per visitor?", True),
+        ("What was Etna Tours Group's revenue last quarter?", True),
+        ("What is the opportunity cost of a climb?", False),
         ("What does the survey pay attention to?", False),
         ("How much of the island is covered by lava?", False),
         ("Do visitors pay to climb Etna?", False),
