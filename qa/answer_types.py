@@ -212,6 +212,14 @@ ASKS_ROLE = re.compile(
     r"manages|managed|directs|directed)\b",
     re.I,
 )
+# "When was Alibaba founded?", "In what year was it established?": the date asked for is a
+# founding's, and a passage that never mentions one (by ROLE_FLOOR, as a role) does not say
+# when it was, whatever other dates it has.
+ASKS_FOUNDING = re.compile(
+    r"(?:\bwhen\b|\b(?:what|which) (?:year|date|month|decade)\b)(?:\s+\S+){1,6}?\s+"
+    r"(founded|established|incorporated|born)\b",
+    re.I,
+)
 # A passage mentions a role when it has the question's word, one of these forms of it (the
 # one who does what the verb says comes first), or a word at least ROLE_FLOOR close to it.
 _ROLE_FORMS = {
@@ -219,7 +227,8 @@ _ROLE_FORMS = {
     "leads": ("leader", "led"), "led": ("leader", "leads"),
     "heads": ("head", "headed"), "headed": ("head", "heads"), "runs": ("head", "ran"),
     "ran": ("head", "runs"), "owns": ("owner", "owned"), "owned": ("owner", "owns"),
-    "invented": ("inventor",), "wrote": ("author", "written"), "chairs": ("chair", "chairman"),
+    "invented": ("inventor",), "established": ("founded", "founder", "founding"),
+    "incorporated": ("incorporation", "founded"), "born": ("birth",), "wrote": ("author", "written"), "chairs": ("chair", "chairman"),
     "manages": ("manager", "managed"), "managed": ("manager", "manages"),
     "directs": ("director", "directed"), "directed": ("director", "directs"),
 }  # fmt: skip
@@ -256,6 +265,10 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     if word in qwords:
         role_word, role_vec = word, word_vecs[qwords.index(word)]
         role = m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
+    founding = ASKS_FOUNDING.search(text)
+    if founding is not None and founding.group(1).lower() in qwords:
+        role_word = founding.group(1).lower()
+        role, role_vec = "founding date", word_vecs[qwords.index(role_word)]
     return AnswerTypes(rank, required, counted, vec, role, role_word, role_vec)
 
 

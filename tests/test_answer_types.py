@@ -232,3 +232,21 @@ def test_a_passage_answers_a_role_only_when_it_mentions_the_role(question, text,
 )  # fmt: skip
 def test_lists_are_recognized_with_short_items_or_clauses_after_a_colon(text, listed) -> None:
     assert bool(answer_types.LIST.search(text)) is listed
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answers"),
+    [("When was the company founded?", "The company was founded in 1999 in Hangzhou.", True),
+     ("In what year was the company founded?", "Its founders set it up in 1999.", True),
+     ("When was the company established?", "The company was founded in 1999.", True),
+     ("When was the company founded?", "The company open-sourced its models in August 2023.", False),
+     ("When did the company open-source its models?", "The company open-sourced its models in August 2023.", True)],
+)  # fmt: skip
+def test_a_founding_date_is_answered_only_by_a_passage_about_the_founding(question, text, answers) -> None:
+    vocab = sorted(set(words(text)))
+    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
+    qwords = words(question)
+    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
+    lacking = answer_types.lacks(types, text, lexicon)
+    assert (lacking is None) is answers
+    assert answers or lacking == "founding date"
