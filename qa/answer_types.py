@@ -220,6 +220,14 @@ ASKS_FOUNDING = re.compile(
     r"(founded|established|incorporated|born)\b",
     re.I,
 )
+# "Where is it headquartered?", "Which city are its data centers located in?": likewise a place
+# of something, which a passage that never says where it sits does not give. Only the words
+# themselves count (_ROLE_FORMS): "headquartered" is 0.62 from "company" in word vectors.
+ASKS_SEAT = re.compile(
+    r"(?:\bwhere\b|\b(?:what|which) (?:city|cities|country|countries|town|region|province|state)\b)"
+    r"(?:\s+\S+){1,6}?\s+(headquartered|located|based|situated)\b",
+    re.I,
+)
 # A passage mentions a role when it has the question's word, one of these forms of it (the
 # one who does what the verb says comes first), or a word at least ROLE_FLOOR close to it.
 _ROLE_FORMS = {
@@ -228,10 +236,14 @@ _ROLE_FORMS = {
     "heads": ("head", "headed"), "headed": ("head", "heads"), "runs": ("head", "ran"),
     "ran": ("head", "runs"), "owns": ("owner", "owned"), "owned": ("owner", "owns"),
     "invented": ("inventor",), "established": ("founded", "founder", "founding"),
-    "incorporated": ("incorporation", "founded"), "born": ("birth",), "wrote": ("author", "written"), "chairs": ("chair", "chairman"),
+    "incorporated": ("incorporation", "founded"), "born": ("birth",),
+    "wrote": ("author", "written"), "chairs": ("chair", "chairman"),
     "manages": ("manager", "managed"), "managed": ("manager", "manages"),
     "directs": ("director", "directed"), "directed": ("director", "directs"),
+    "headquartered": ("headquarters", "hq", "based"), "located": ("location", "situated", "based"),
+    "based": ("headquartered", "headquarters", "located"), "situated": ("located", "location"),
 }  # fmt: skip
+_SEAT_WORDS = frozenset(("headquartered", "located", "based", "situated"))
 # Word vectors put a role close to its synonyms ("CEO": executive 0.73, chairman 0.68, chief
 # 0.62) but also close to the company it belongs to ("CEO": company 0.56; "founded": company
 # 0.56): MATCH_FLOOR (0.5) would let any passage about a company mention a CEO.
@@ -246,7 +258,8 @@ class AnswerTypes:
     required: tuple[tuple[re.Pattern, str], ...] = ()  # what a passage must state, and its name
     counted: str | None = None  # what a "how many" question counts (one of its words)
     counted_vec: np.ndarray | None = None  # the counted word's vector
-    role: str | None = None  # the role a "who" question asks about (ASKS_ROLE), as written
+    # What a passage must mention (ASKS_ROLE, ASKS_FOUNDING, ASKS_SEAT), named for the notice
+    role: str | None = None
     role_word: str | None = None  # ... as one of its content words
     role_vec: np.ndarray | None = None  # ... and that word's vector
 
@@ -265,16 +278,17 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     if word in qwords:
         role_word, role_vec = word, word_vecs[qwords.index(word)]
         role = m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
-    founding = ASKS_FOUNDING.search(text)
-    if founding is not None and founding.group(1).lower() in qwords:
-        role_word = founding.group(1).lower()
-        role, role_vec = "founding date", word_vecs[qwords.index(role_word)]
+    for asks, what in ((ASKS_FOUNDING, "founding date"), (ASKS_SEAT, "location")):
+        found = asks.search(text)
+        if found is not None and found.group(1).lower() in qwords:
+            role_word, role = found.group(1).lower(), what
+            role_vec = word_vecs[qwords.index(role_word)]
     return AnswerTypes(rank, required, counted, vec, role, role_word, role_vec)
 
 
 def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:
     """What the question asks for that text does not state ("date", "number of parameters",
-    "CEO"; REQUIRED, COUNTED, ASKS_ROLE), or None."""
+    "CEO", "location"; REQUIRED, COUNTED, ASKS_ROLE and the like), or None."""
     for states, what in types.required:
         if not states.search(text):
             return what
@@ -286,11 +300,12 @@ def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:
 
 
 def mentions(lexicon: Lexicon, text: str, word: str, vec: np.ndarray) -> bool:
-    """Whether text mentions the role ``word`` (ASKS_ROLE; ``vec`` is its vector)."""
+    """Whether text mentions ``word``, a role, a founding or a seat (ASKS_ROLE, ASKS_FOUNDING,
+    ASKS_SEAT; ``vec`` is its vector)."""
     found = set(words(text))
     if word in found or found.intersection(_ROLE_FORMS.get(word, ())):
         return True
-    return closest(lexicon, found, vec) >= ROLE_FLOOR
+    return word not in _SEAT_WORDS and closest(lexicon, found, vec) >= ROLE_FLOOR
 
 
 def closest(lexicon: Lexicon, candidates: Iterable[str], vec: np.ndarray) -> float:

@@ -250,3 +250,20 @@ def test_a_founding_date_is_answered_only_by_a_passage_about_the_founding(questi
     lacking = answer_types.lacks(types, text, lexicon)
     assert (lacking is None) is answers
     assert answers or lacking == "founding date"
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answers"),
+    [("Which city is the company headquartered in?", "The company is headquartered in Hangzhou.", True),
+     ("Where are its data centers located?", "Its data centers are located in Zhangbei and Ulanqab.", True),
+     ("Which city is the company headquartered in?", "The company serves customers in China and abroad.", False),
+     ("Where are its data centers located?", "It invests in data centers and chips.", False)],
+)  # fmt: skip
+def test_where_something_sits_is_answered_only_by_a_passage_that_places_it(question, text, answers) -> None:
+    vocab = sorted(set(words(text)))
+    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
+    qwords = words(question)
+    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
+    lacking = answer_types.lacks(types, text, lexicon)
+    assert (lacking is None) is answers
+    assert answers or lacking == "location"
