@@ -221,8 +221,7 @@ ASKS_FOUNDING = re.compile(
     re.I,
 )
 # "Where is it headquartered?", "Which city are its data centers located in?": likewise a place
-# of something, which a passage that never says where it sits does not give. Only the words
-# themselves count (_ROLE_FORMS): "headquartered" is 0.62 from "company" in word vectors.
+# of something, which a passage that never says where it sits does not give (_EXACT_ONLY).
 ASKS_SEAT = re.compile(
     r"(?:\bwhere\b|\b(?:what|which) (?:city|cities|country|countries|town|region|province|state)\b)"
     r"(?:\s+\S+){1,6}?\s+(headquartered|located|based|situated)\b",
@@ -243,11 +242,13 @@ _ROLE_FORMS = {
     "headquartered": ("headquarters", "hq", "based"), "located": ("location", "situated", "based"),
     "based": ("headquartered", "headquarters", "located"), "situated": ("located", "location"),
 }  # fmt: skip
-_SEAT_WORDS = frozenset(("headquartered", "located", "based", "situated"))
-# Word vectors put a role close to its synonyms ("CEO": executive 0.73, chairman 0.68, chief
-# 0.62) but also close to the company it belongs to ("CEO": company 0.56; "founded": company
-# 0.56): MATCH_FLOOR (0.5) would let any passage about a company mention a CEO.
-ROLE_FLOOR = 0.6
+# Words that count only as themselves or their _ROLE_FORMS: "headquartered" is 0.62 from
+# "company" and "incorporated" 0.72 from "corporation".
+_EXACT_ONLY = frozenset(("headquartered", "located", "based", "situated", "incorporated"))
+# Word vectors put a role close to its synonyms ("CEO": executive 0.73, chairman 0.68) but
+# also close to the company it belongs to ("CEO": corporation 0.61, company 0.56; "founded":
+# company 0.56): MATCH_FLOOR (0.5) would let any passage about a company mention a CEO.
+ROLE_FLOOR = 0.62
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,7 @@ def mentions(lexicon: Lexicon, text: str, word: str, vec: np.ndarray) -> bool:
     found = set(words(text))
     if word in found or found.intersection(_ROLE_FORMS.get(word, ())):
         return True
-    return word not in _SEAT_WORDS and closest(lexicon, found, vec) >= ROLE_FLOOR
+    return word not in _EXACT_ONLY and closest(lexicon, found, vec) >= ROLE_FLOOR
 
 
 def closest(lexicon: Lexicon, candidates: Iterable[str], vec: np.ndarray) -> float:

@@ -210,6 +210,7 @@ def test_who_questions_about_a_role_are_told_apart(question, role) -> None:
      ("Who co-founded the company?", "Its cofounder Joe Tsai spoke.", True),
      ("Who is the company's CEO?", "The company's CEO, Eddie Wu, spoke.", True),
      ("Who is the company's CEO?", "The company has 290,000 customers and many companies use it.", False),
+     ("Who is the company's CEO?", "The corporation sells cloud services.", False),
      ("Who founded the company?", "Jack Ma is its founder.", True),
      ("Who founded the company?", "It was established by Jack Ma in 1999.", True),
      ("Who founded the company?", "The company sells cloud services.", False),
