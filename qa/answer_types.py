@@ -174,10 +174,23 @@ SHARE = re.compile(
 # asks for (a date for "when", an amount for "how much does it cost") means the documents do
 # not say, however close its topic. (Numbers are everywhere in most documents: "how many" is
 # decided by the counted thing instead, see COUNTED.)
+# "What license are the models released under?": a license by name ("Apache 2.0", "MIT", "the
+# Qwen License") or "licensed under ..."; "eliminating licensing costs" names none.
+ASKS_LICENSE = re.compile(
+    r"\b(?:what|which)\s+(?:\S+\s+){0,2}?licen[cs]es?\b|\bunder what (?:terms|licen[cs]e)\b"
+    r"|\bhow (?:is|are|was|were)\s+(?:\S+\s+){1,5}?licen[cs]ed\b",
+    re.I,
+)
+LICENSE = re.compile(
+    r"(?i:\blicen[cs]ed (?:under|as)\b|\bpublic domain\b|\bcreative commons\b)"
+    r"|\b(?:Apache|MIT|GPL|LGPL|AGPL|BSD|MPL|CC[- ]BY|Unlicense|RAIL)\b"
+    r"|\b[A-Z][\w.-]*\s+(?:Community\s+)?Licen[cs]e\b"
+)
 REQUIRED = (
     (ASKS_WHEN, DATE, "date"),
     (ASKS_MONEY, MONEY, "amount of money"),
     (ASKS_SHARE, SHARE, "percentage or share"),
+    (ASKS_LICENSE, LICENSE, "license"),
 )
 # "How many customers ...", "the number of API calls": the counted thing is the first plural
 # among the next three words ("Qwen customers", "API calls"), else the first word.

@@ -268,3 +268,23 @@ def test_where_something_sits_is_answered_only_by_a_passage_that_places_it(quest
     lacking = answer_types.lacks(types, text, lexicon)
     assert (lacking is None) is answers
     assert answers or lacking == "location"
+
+
+@pytest.mark.parametrize(
+    ("question", "license"),
+    [("What license are the open-source models released under?", True),
+     ("Under which software license are the models published?", True), ("How are the models licensed?", True),
+     ("What does licensing cost?", False), ("What models are released?", False)],
+)  # fmt: skip
+def test_questions_about_a_license_are_told_apart(question, license) -> None:
+    assert bool(answer_types.ASKS_LICENSE.search(question)) is license
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [("Qwen models are released under the Apache 2.0 license.", True), ("It uses the MIT license.", True),
+     ("The weights are licensed under the Tongyi Qianwen License Agreement.", True),
+     ("It speeds adoption by eliminating licensing costs.", False), ("The models are free to download.", False)],
+)  # fmt: skip
+def test_a_license_is_named_or_licensed_under(text, names) -> None:
+    assert bool(answer_types.LICENSE.search(text)) is names
