@@ -170,10 +170,6 @@ SHARE = re.compile(
     r"|\b(?:one|two|three|\d+) (?:in|out of|of every) (?:every )?(?:\d+|two|three|four|five|ten|hundred)\b",
     re.I,
 )
-# Which of the types above decide `found`: a best passage that states none of what the question
-# asks for (a date for "when", an amount for "how much does it cost") means the documents do
-# not say, however close its topic. (Numbers are everywhere in most documents: "how many" is
-# decided by the counted thing instead, see COUNTED.)
 # "What license are the models released under?": a license by name ("Apache 2.0", "MIT", "the
 # Qwen License") or "licensed under ..."; "eliminating licensing costs" names none.
 ASKS_LICENSE = re.compile(
@@ -186,6 +182,10 @@ LICENSE = re.compile(
     r"|\b(?:Apache|MIT|GPL|LGPL|AGPL|BSD|MPL|CC[- ]BY|Unlicense|RAIL)\b"
     r"|\b[A-Z][\w.-]*\s+(?:Community\s+)?Licen[cs]e\b"
 )
+# Which of the types above decide `found`: a best passage that states none of what the question
+# asks for (a date for "when", an amount for "how much does it cost") means the documents do
+# not say, however close its topic. (Numbers are everywhere in most documents: "how many" is
+# decided by the counted thing instead, see COUNTED.)
 REQUIRED = (
     (ASKS_WHEN, DATE, "date"),
     (ASKS_MONEY, MONEY, "amount of money"),
@@ -262,6 +262,9 @@ _EXACT_ONLY = frozenset(("headquartered", "located", "based", "situated", "incor
 # also close to the company it belongs to ("CEO": corporation 0.61, company 0.56; "founded":
 # company 0.56): MATCH_FLOOR (0.5) would let any passage about a company mention a CEO.
 ROLE_FLOOR = 0.62
+# What a passage must mention, and its name in the notice (None: the role, as the question says
+# it, or the one who does what its verb says). A later match wins.
+MENTIONED = ((ASKS_ROLE, None), (ASKS_FOUNDING, "founding date"), (ASKS_SEAT, "location"))
 
 
 @dataclass(frozen=True)
@@ -286,17 +289,13 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     counted = counted_word(text, qwords)
     vec = word_vecs[qwords.index(counted)] if counted is not None else None
     role = role_word = role_vec = None
-    m = ASKS_ROLE.search(text)
-    # The content word of the role: "founder" of "co-founder" (words() splits at the hyphen).
-    word = re.findall(r"\w+", m.group(m.lastindex))[-1].lower() if m is not None else None
-    if word in qwords:
-        role_word, role_vec = word, word_vecs[qwords.index(word)]
-        role = m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
-    for asks, what in ((ASKS_FOUNDING, "founding date"), (ASKS_SEAT, "location")):
-        found = asks.search(text)
-        if found is not None and found.group(1).lower() in qwords:
-            role_word, role = found.group(1).lower(), what
-            role_vec = word_vecs[qwords.index(role_word)]
+    for asks, what in MENTIONED:
+        m = asks.search(text)
+        # The content word asked about: "founder" of "co-founder" (words() splits at the hyphen).
+        word = re.findall(r"\w+", m.group(m.lastindex))[-1].lower() if m is not None else None
+        if word in qwords:
+            role_word, role_vec = word, word_vecs[qwords.index(word)]
+            role = what or m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
     return AnswerTypes(rank, required, counted, vec, role, role_word, role_vec)
 
 

@@ -10,6 +10,15 @@ from qa.embedding import get_embedder
 from qa.lexicon import Lexicon, words
 
 
+def _lacks(question: str, text: str) -> str | None:
+    """answer_types.lacks for a question over a corpus of one text (its words the vocabulary)."""
+    vocab = sorted(set(words(text)))
+    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
+    qwords = words(question)
+    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
+    return answer_types.lacks(types, text, lexicon)
+
+
 @pytest.mark.parametrize(
     ("question", "money"),
     [
@@ -217,11 +226,7 @@ def test_who_questions_about_a_role_are_told_apart(question, role) -> None:
      ("Who leads the team?", "The team is led by Zhou Jingren.", True)],
 )  # fmt: skip
 def test_a_passage_answers_a_role_only_when_it_mentions_the_role(question, text, answers) -> None:
-    vocab = sorted(set(words(text)))
-    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
-    qwords = words(question)
-    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
-    assert (answer_types.lacks(types, text, lexicon) is None) is answers
+    assert (_lacks(question, text) is None) is answers
 
 
 @pytest.mark.parametrize(
@@ -244,11 +249,7 @@ def test_lists_are_recognized_with_short_items_or_clauses_after_a_colon(text, li
      ("When did the company open-source its models?", "The company open-sourced its models in August 2023.", True)],
 )  # fmt: skip
 def test_a_founding_date_is_answered_only_by_a_passage_about_the_founding(question, text, answers) -> None:
-    vocab = sorted(set(words(text)))
-    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
-    qwords = words(question)
-    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
-    lacking = answer_types.lacks(types, text, lexicon)
+    lacking = _lacks(question, text)
     assert (lacking is None) is answers
     assert answers or lacking == "founding date"
 
@@ -261,11 +262,7 @@ def test_a_founding_date_is_answered_only_by_a_passage_about_the_founding(questi
      ("Where are its data centers located?", "It invests in data centers and chips.", False)],
 )  # fmt: skip
 def test_where_something_sits_is_answered_only_by_a_passage_that_places_it(question, text, answers) -> None:
-    vocab = sorted(set(words(text)))
-    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
-    qwords = words(question)
-    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
-    lacking = answer_types.lacks(types, text, lexicon)
+    lacking = _lacks(question, text)
     assert (lacking is None) is answers
     assert answers or lacking == "location"
 
