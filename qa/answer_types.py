@@ -132,10 +132,13 @@ LIST = re.compile(
 # "Which industries are its customers in?", "What kinds of infrastructure ...": a plural that
 # which/what asks for is answered by several things, most often a list. It is the thing asked
 # for only when an auxiliary (or the "of" of "kinds of") follows: in "What makes it ..." the
-# word after "what" is a verb, and in "Which countries' spending ..." a possessive.
+# word after "what" is a verb, and in "Which countries' spending ..." a possessive. "List the
+# advantages ...", "Name its rivals": a plural an imperative asks for, unless it asks for one.
 ASKS_LIST = re.compile(
     rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?[\w-]+s(?<!ss)(?<!us)(?<!is)"
-    rf"(?:\s+(?:or|and)\s+[\w-]+)?\s+(?:{_AUXILIARY}|of)\b",
+    rf"(?:\s+(?:or|and)\s+[\w-]+)?\s+(?:{_AUXILIARY}|of)\b"
+    r"|^\W*(?:please\s+)?(?:list|name|enumerate|identify|mention)\s+(?!(?:a|an|one)\b)"
+    r"(?:[\w'-]+\s+){0,3}?[\w-]+s(?<!ss)(?<!us)(?<!is)\b",
     re.I,
 )
 # Question kind -> what its answer states, for ranking: a sentence that states it scores higher.

@@ -183,7 +183,10 @@ def test_comparisons_are_recognized(text, comparison) -> None:
      ("What paid offerings does Alibaba sell?", True), ("What outlets or organizations is the piece based on?", True),
      ("What makes Alibaba a central player?", False), ("What business does Alibaba run?", False),
      ("Which countries' spending is China expected to match?", False), ("What is the newest model called?", False),
-     ("What analysis is used?", False), ("How many sectors use it?", False)],
+     ("What analysis is used?", False), ("How many sectors use it?", False),
+     ("List the strategic upsides Alibaba gets from open models.", True), ("Name its rivals.", True),
+     ("Name a car company that uses Qwen.", False), ("Name one reason it matters.", False),
+     ("List the model's name.", False)],
 )  # fmt: skip
 def test_questions_that_ask_for_several_things_are_told_apart(question, several) -> None:
     assert bool(answer_types.ASKS_LIST.search(question)) is several
