@@ -129,7 +129,14 @@ def test_bundled_gold_set_is_well_formed() -> None:
 
 @pytest.mark.parametrize(
     ("name", "answerable_at_least"),
-    [("heldout", 30), ("heldout-2", 25), ("heldout-3", 30), ("heldout-4", 30), ("heldout-5", 30)],
+    [
+        ("heldout", 30),
+        ("heldout-2", 25),
+        ("heldout-3", 30),
+        ("heldout-4", 30),
+        ("heldout-5", 30),
+        ("heldout-6", 30),
+    ],
 )
 def test_held_out_gold_sets_are_well_formed_and_apart_from_the_others(name, answerable_at_least) -> None:
     held_out = load_gold(ROOT / "eval" / f"alibaba-qwen-{name}.jsonl")
