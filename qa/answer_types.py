@@ -92,7 +92,7 @@ class NamesOther:
 # that states one, in a currency or as free: when the best passage has none, the documents do
 # not say, however close its topic.
 ASKS_MONEY = re.compile(
-    r"\bhow much\b(?:\s+\S+){0,6}?\s+(?:cost|costs|charge|charges|charged|pay|pays|paid|spend|spends|"
+    r"\bhow much\b(?:\s+\S+){0,10}?\s+(?:cost|costs|charge|charges|charged|pay|pays|paid|spend|spends|"
     r"spent|earn|earns|earned|sell|sells|sold|price|priced|worth|raise|raised|invest|invests|invested|"
     r"investing)\b|\bhow much (?:money|revenue|profit|income|funding|cash|capital)\b"
     r"|\bhow (?:expensive|costly|cheap)\b"
