@@ -96,7 +96,7 @@ ASKS_MONEY = re.compile(
     r"spent|earn|earns|earned|sell|sells|sold|price|priced|worth|raise|raised|invest|invests|invested|"
     r"investing)\b|\bhow much (?:money|revenue|profit|income|funding|cash|capital)\b"
     r"|\bhow (?:expensive|costly|cheap)\b"
-    r"|\bwhat (?:does|do|did) (?:\S+\s+){1,6}?(?:cost|charge|pay)\b(?! attention)"
+    r"|\bwhat (?:does|do|did) (?:\S+\s+){1,10}?(?:cost|charge|pay)\b(?! attention)"
     r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s'|(?-i:[A-Z][\w&.-]*))\s+){0,4}(?:price|prices|cost|costs|fee|fees|"
     r"revenue|revenues|profit|profits|salary|valuation|budget|turnover)\b",
     re.I,
@@ -177,7 +177,7 @@ SHARE = re.compile(
 # Qwen License") or "licensed under ..."; "eliminating licensing costs" names none.
 ASKS_LICENSE = re.compile(
     r"\b(?:what|which)\s+(?:\S+\s+){0,2}?licen[cs]es?\b|\bunder what (?:terms|licen[cs]e)\b"
-    r"|\bhow (?:is|are|was|were)\s+(?:\S+\s+){1,5}?licen[cs]ed\b",
+    r"|\bhow (?:is|are|was|were)\s+(?:\S+\s+){1,10}?licen[cs]ed\b",
     re.I,
 )
 LICENSE = re.compile(
@@ -232,7 +232,7 @@ ASKS_ROLE = re.compile(
 # founding's, and a passage that never mentions one (by ROLE_FLOOR, as a role) does not say
 # when it was, whatever other dates it has.
 ASKS_FOUNDING = re.compile(
-    r"(?:\bwhen\b|\b(?:what|which) (?:year|date|month|decade)\b)(?:\s+\S+){1,6}?\s+"
+    r"(?:\bwhen\b|\b(?:what|which) (?:year|date|month|decade)\b)(?:\s+\S+){1,10}?\s+"
     r"(founded|established|incorporated|born)\b",
     re.I,
 )
@@ -240,7 +240,7 @@ ASKS_FOUNDING = re.compile(
 # of something, which a passage that never says where it sits does not give (_EXACT_ONLY).
 ASKS_SEAT = re.compile(
     r"(?:\bwhere\b|\b(?:what|which) (?:city|cities|country|countries|town|region|province|state)\b)"
-    r"(?:\s+\S+){1,6}?\s+(headquartered|located|based|situated)\b",
+    r"(?:\s+\S+){1,10}?\s+(headquartered|located|based|situated)\b",
     re.I,
 )
 # A passage mentions a role when it has the question's word, one of these forms of it (the

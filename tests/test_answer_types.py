@@ -288,3 +288,16 @@ def test_questions_about_a_license_are_told_apart(question, license) -> None:
 )  # fmt: skip
 def test_a_license_is_named_or_licensed_under(text, names) -> None:
     assert bool(answer_types.LICENSE.search(text)) is names
+
+
+@pytest.mark.parametrize(
+    ("kind", "question"),
+    [("ASKS_MONEY", "How much does a guided walk up Mount Etna with a guide cost?"),
+     ("ASKS_MONEY", "What does a one-year subscription to Alibaba Cloud's Model Studio cost?"),
+     ("ASKS_FOUNDING", "When was the Chinese e-commerce and cloud company Alibaba Group founded?"),
+     ("ASKS_SEAT", "Where is the company that develops the Qwen family of models headquartered?"),
+     ("ASKS_LICENSE", "How are the open-weight Qwen language models from Alibaba licensed?")],
+)  # fmt: skip
+def test_a_long_subject_does_not_hide_what_a_question_asks_for(kind, question) -> None:
+    """Up to ten words may stand between the question word and the verb that says what it asks."""
+    assert getattr(answer_types, kind).search(question)
