@@ -141,6 +141,21 @@ ASKS_LIST = re.compile(
     r"(?:[\w'-]+\s+){0,3}?[\w-]+s(?<!ss)(?<!us)(?<!is)\b",
     re.I,
 )
+# "What are the drawbacks of ...?", "Why might businesses be uneasy about ...?": inside a passage
+# on the topic, the sentence that turns against it ("However, it also creates uncertainty ...")
+# states the drawback. Such marks are in most passages of a corpus, so they choose the answer
+# sentence within a passage and never rank passages (ranking with them put other passages'
+# "but"s first: README, "How the defaults were chosen").
+ASKS_DRAWBACK = re.compile(
+    r"\b(?:drawbacks?|downsides?|disadvantages?|risks?|weakness(?:es)?|cons|concerns?|criticisms?|"
+    r"negatives?|uneasy|worr(?:y|ied|ies)|pitfalls?|dangers?)\b",
+    re.I,
+)
+DRAWBACK = re.compile(
+    r"\b(?:however|but|although|though|yet|risks?|downsides?|drawbacks?|disadvantages?|uncertain(?:ty)?|"
+    r"concerns?|unsure|vulnerab\w+|threat\w*|danger\w*)\b",
+    re.I,
+)
 # Question kind -> what its answer states, for ranking: a sentence that states it scores higher.
 ANSWER_TYPES = (
     (
@@ -275,6 +290,7 @@ class AnswerTypes:
     """What a question asks for."""
 
     rank: tuple[re.Pattern | NamesOther, ...] = ()  # a sentence holding one of these ranks higher
+    pick: tuple[re.Pattern, ...] = ()  # ... is chosen within its passage, which ranks as before
     required: tuple[tuple[re.Pattern, str], ...] = ()  # what a passage must state, and its name
     counted: str | None = None  # what a "how many" question counts (one of its words)
     counted_vec: np.ndarray | None = None  # the counted word's vector
@@ -299,7 +315,8 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
         if word in qwords:
             role_word, role_vec = word, word_vecs[qwords.index(word)]
             role = what or m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
-    return AnswerTypes(rank, required, counted, vec, role, role_word, role_vec)
+    pick = (DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()
+    return AnswerTypes(rank, pick, required, counted, vec, role, role_word, role_vec)
 
 
 def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:

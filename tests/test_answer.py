@@ -147,6 +147,33 @@ def test_a_sentence_that_states_what_the_question_asks_for_is_not_penalized_for_
     assert score() == pytest.approx(typed, abs=1e-6)
 
 
+def test_a_drawback_question_highlights_the_sentence_that_turns_but_ranks_passages_as_before(
+    tmp_path,
+) -> None:
+    text = (
+        "Open rules\n\nThe open rules let startups ship new products quickly and cheaply. However, the rules "
+        "leave firms unsure which uses may be banned later. Regulators meet every quarter.\n\n"
+        "Harbours\n\nThe harbour opened in 1901, but its cranes were replaced in 1990.\n"
+    )
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "rules.txt").write_text(text, encoding="utf-8")
+    build_index(tmp_path / "seeds", tmp_path / "index", progress=False)
+    index, settings = store.load(tmp_path / "index"), Settings()
+    query = answer.make_query("What are the drawbacks of the open rules?", get_embedder(), index.lexicon)
+    assert query.types.pick
+    hits = Retriever(index, settings).search(query.text, query.vec)
+    plain = replace(query, types=replace(query.types, pick=()))
+    with_pick, without = (
+        answer.rescore(index, hits, query, settings),
+        answer.rescore(index, hits, plain, settings),
+    )
+    assert [(s.row, s.score) for s in with_pick] == [(s.row, s.score) for s in without]
+    chunk = index.chunks[with_pick[0].row]
+    chosen = [answer.sentence_text(chunk, chunk.sentences[s[0].best]) for s in (with_pick, without)]
+    assert chosen[0].startswith("However, the rules leave firms unsure")
+    assert chosen[1].startswith("The open rules let startups")  # the words alone choose the first
+
+
 def test_a_chunk_gains_its_place_in_the_fused_ranking(small_index) -> None:
     query = answer.make_query("How much fresh water does the ice hold?", get_embedder(), small_index.lexicon)
     hits = Retriever(small_index, Settings()).search(query.text, query.vec)

@@ -301,3 +301,13 @@ def test_a_license_is_named_or_licensed_under(text, names) -> None:
 def test_a_long_subject_does_not_hide_what_a_question_asks_for(kind, question) -> None:
     """Up to ten words may stand between the question word and the verb that says what it asks."""
     assert getattr(answer_types, kind).search(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "drawback"),
+    [("What are the drawbacks of China's loose AI rulemaking?", True), ("What is the downside for businesses?", True),
+     ("Why might businesses be uneasy about the rules?", True), ("What risks does it carry?", True),
+     ("What are the benefits of open models?", False), ("How does heavy usage help Alibaba?", False)],
+)  # fmt: skip
+def test_questions_about_drawbacks_are_told_apart(question, drawback) -> None:
+    assert bool(answer_types.ASKS_DRAWBACK.search(question)) is drawback
