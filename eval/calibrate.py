@@ -43,7 +43,7 @@ def rates(sims: dict[bool, list[float]], t: float) -> tuple[float, float]:
 
 def fit(sims: dict[bool, list[float]], max_false: float) -> tuple[float, float, float]:
     """The threshold of the rule above, and the lowest and highest thresholds that tie with it."""
-    feasible = [(t, *rates(sims, t)) for t in GRID if rates(sims, t)[0] <= max_false]
+    feasible = [(t, f, a) for t in GRID for f, a in [rates(sims, t)] if f <= max_false]
     most = max(a for _, _, a in feasible)
     fewest = min(f for _, f, a in feasible if a == most)
     tied = [t for t, f, a in feasible if a == most and f == fewest]
