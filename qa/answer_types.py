@@ -143,7 +143,8 @@ ASKS_LIST = re.compile(
 )
 # "What are the drawbacks of ...?", "Why might businesses be uneasy about ...?": inside a passage
 # on the topic, the sentence that turns against it ("However, it also creates uncertainty ...")
-# states the drawback. Such marks are in most passages of a corpus, so they choose the answer
+# states the drawback; one that names drawbacks in the abstract ("This model has advantages and
+# risks.") only announces them. Such marks are in most passages of a corpus, so they choose the answer
 # sentence within a passage and never rank passages (ranking with them put other passages'
 # "but"s first: README, "How the defaults were chosen").
 ASKS_DRAWBACK = re.compile(
@@ -152,8 +153,8 @@ ASKS_DRAWBACK = re.compile(
     re.I,
 )
 DRAWBACK = re.compile(
-    r"\b(?:however|but|although|though|yet|risks?|downsides?|drawbacks?|disadvantages?|uncertain(?:ty)?|"
-    r"concerns?|unsure|vulnerab\w+|threat\w*|danger\w*)\b",
+    r"\b(?:however|but|although|though|yet|uncertain(?:ty)?|"
+    r"unsure|vulnerab\w+|threat\w*|danger\w*)\b",
     re.I,
 )
 # Question kind -> what its answer states, for ranking: a sentence that states it scores higher.

@@ -311,3 +311,12 @@ def test_a_long_subject_does_not_hide_what_a_question_asks_for(kind, question) -
 )  # fmt: skip
 def test_questions_about_drawbacks_are_told_apart(question, drawback) -> None:
     assert bool(answer_types.ASKS_DRAWBACK.search(question)) is drawback
+
+
+@pytest.mark.parametrize(
+    ("text", "turns"),
+    [("However, it also creates uncertainty for businesses.", True), ("Firms remain unsure which uses are allowed.", True),
+     ("This governance model has advantages and risks.", False), ("The flexibility enables faster deployment.", False)],
+)  # fmt: skip
+def test_a_drawback_is_a_sentence_that_turns_not_one_that_names_drawbacks(text, turns) -> None:
+    assert bool(answer_types.DRAWBACK.search(text)) is turns
