@@ -64,6 +64,7 @@ def main() -> None:
     index = engine.index()
     embedder = get_query_encoder(settings.model, settings.batch_size, settings.precision)
     per_set: dict[str, dict[bool, list[float]]] = {}
+    asked: list[tuple[float, bool, str]] = []  # every question's similarity, for the margins
     for gold in golds:
         sims: dict[bool, list[float]] = {True: [], False: []}
         for g in load_gold(gold):
@@ -72,6 +73,7 @@ def main() -> None:
             # A question whose best passage lacks its answer type abstains at any threshold.
             vetoed = not scored or lacks(index, scored[0], query) is not None
             sims[g.answerable].append(-1.0 if vetoed else scored[0].similarity)
+            asked.append((sims[g.answerable][-1], g.answerable, f"{gold.stem} {g.id}: {g.question}"))
         per_set[gold.name] = sims
     pooled = {k: [s for sims in per_set.values() for s in sims[k]] for k in (True, False)}
 
@@ -88,6 +90,15 @@ def main() -> None:
         f"\nfit (false abstentions <= {args.max_false:.0%}): {best:.2f}, the middle of {low:.2f}-{high:.2f} "
         f"(false {f:.3f}, abstained {a:.3f}); current default {Settings().found_threshold:.2f}"
     )
+    # The margins: the unanswerable questions nearest the fit on either side (vetoed ones
+    # abstain at any threshold) and the answerable ones between them.
+    unanswerable = sorted((sim, text) for sim, answerable, text in asked if not answerable and sim > -1)
+    below = max(((sim, text) for sim, text in unanswerable if sim < best), default=(-1.0, "none"))
+    above = min(((sim, text) for sim, text in unanswerable if sim >= best), default=(1.0, "none"))
+    print(f"nearest unanswerable below: {below[0]:.3f} ({below[1]})")
+    print(f"nearest unanswerable above: {above[0]:.3f} ({above[1]})")
+    for sim, _, text in sorted(q for q in asked if q[1] and below[0] < q[0] < above[0]):
+        print(f"  answerable between them: {sim:.3f} ({text})")
     print("\n| gold set | false abstentions | unanswerable abstained |\n|---|---|---|")
     for name, sims in per_set.items():
         f, a = rates(sims, best)
