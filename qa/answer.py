@@ -102,7 +102,9 @@ class Scored:
     row: int
     score: float
     best: int  # index of the answer sentence inside the chunk
-    similarity: float = 0.0  # the answer sentence's own cosine similarity to the query
+    # The own cosine similarity to the query of the sentence that ranks the chunk (the answer
+    # sentence, unless a pick type chose another one to highlight).
+    similarity: float = 0.0
 
 
 def sentence_text(chunk: Chunk, sent: Sentence) -> str:
@@ -171,16 +173,26 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
         marked = np.fromiter((bool(mark.search(t)) for t in texts), dtype=np.float32, count=len(texts))
         pick = pick + (PICK_BONUS + ANAPHOR_PENALTY * leans * (1 - typed)) * marked
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    at_peak = np.flatnonzero(pick >= np.maximum.reduceat(pick, starts)[owner])
-    best = at_peak[np.unique(owner[at_peak], return_index=True)[1]]
-    ranked_by = np.maximum.reduceat(scores, starts)
+    best = _first_peaks(pick, owner, starts)
+    # The sentence that ranks the candidate also gives the similarity `found` is decided by:
+    # a pick moves the highlight, never the answer's score or its abstention.
+    ranking = best if pick is scores else _first_peaks(scores, owner, starts)
+    ranked_by = scores[ranking]
     scored = [
-        Scored(hit.row, float(score) if settings.rescore else hit.fused, int(b - start), float(all_sims[b]))
-        for hit, score, b, start in zip(top, ranked_by.tolist(), best.tolist(), starts.tolist(), strict=True)
+        Scored(hit.row, float(score) if settings.rescore else hit.fused, int(b - start), float(all_sims[r]))
+        for hit, score, b, r, start in zip(
+            top, ranked_by.tolist(), best.tolist(), ranking.tolist(), starts.tolist(), strict=True
+        )
     ]
     if settings.rescore:
         scored.sort(key=lambda s: -s.score)
     return scored
+
+
+def _first_peaks(values: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """For each candidate (sentences ``owner``-grouped from ``starts``), its first sentence at its highest value."""
+    at_peak = np.flatnonzero(values >= np.maximum.reduceat(values, starts)[owner])
+    return at_peak[np.unique(owner[at_peak], return_index=True)[1]]
 
 
 # How many of the best candidates an optional cross-encoder re-orders.

@@ -201,6 +201,18 @@ LICENSE = re.compile(
     r"|\b(?:Apache|MIT|GPL|LGPL|AGPL|BSD|MPL|CC[- ]BY|Unlicense|RAIL)\b"
     r"|\b[A-Z][\w.-]*\s+(?:Community\s+)?Licen[cs]e\b"
 )
+# "What was the revenue in 2025?": a question pinned to a year is answered only by a passage
+# that mentions that year; a sentence that does ranks higher and is the one highlighted in its
+# passage (a pick). A question about 2025 put to documents that mention only 2023 and 2026 is
+# not answered by their closest passage.
+ASKED_YEAR = re.compile(r"(?<![\w$€£¥.,])(?:FY\s?)?((?:1[5-9]|20)\d\d)(?![\w%]|[.,]\d)")
+
+
+def mentions_year(year: str) -> re.Pattern:
+    """A pattern finding ``year`` as a number of its own ("in 2025", "FY2025", not "12025")."""
+    return re.compile(rf"(?<!\d){year}(?!\d)")
+
+
 # Which of the types above decide `found`: a best passage that states none of what the question
 # asks for (a date for "when", an amount for "how much does it cost") means the documents do
 # not say, however close its topic. (Numbers are everywhere in most documents: "how many" is
@@ -306,6 +318,9 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     rank = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
     rank += (NamesOther(qwords, lexicon),) if ASKS_NAME.search(text) else ()
     required = tuple((states, what) for asks, states, what in REQUIRED if asks.search(text))
+    years = tuple(dict.fromkeys(ASKED_YEAR.findall(text)))
+    rank += tuple(mentions_year(y) for y in years)
+    required += tuple((mentions_year(y), f"mention of {y}") for y in years)
     counted = counted_word(text, qwords)
     vec = word_vecs[qwords.index(counted)] if counted is not None else None
     role = role_word = role_vec = None
@@ -316,7 +331,7 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
         if word in qwords:
             role_word, role_vec = word, word_vecs[qwords.index(word)]
             role = what or m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
-    pick = (DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()
+    pick = ((DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()) + tuple(mentions_year(y) for y in years)
     return AnswerTypes(rank, pick, required, counted, vec, role, role_word, role_vec)
 
 

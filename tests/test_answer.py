@@ -94,6 +94,25 @@ def test_a_when_question_is_found_only_where_a_date_is_stated(small_index) -> No
     assert found and "1669" in passages[0].text
 
 
+def test_a_question_pinned_to_a_year_needs_a_passage_mentioning_it(small_index, tmp_path) -> None:
+    """Near the topic is not enough: a question about 1928 is not answered by a passage on 1669."""
+    question = "Which town did Etna destroy in 1928?"
+    found, passages = _ask(small_index, question)
+    assert not found and "Mount Etna erupted in 1669" in passages[0].text
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "nature.txt").write_text(
+        DOC.replace(
+            "Its lava reached the sea.",
+            "Its lava reached the sea. In 1928 a flow buried the town of Mascali.",
+        ),
+        encoding="utf-8",
+    )
+    build_index(tmp_path / "seeds", tmp_path / "index", progress=False)
+    found, passages = _ask(store.load(tmp_path / "index"), question)
+    # Found for the passage's closeness (its 1669 sentence), but the 1928 sentence is highlighted.
+    assert found and passages[0].highlighted == "In 1928 a flow buried the town of Mascali."
+
+
 def test_a_how_many_question_needs_a_number_of_what_it_counts(small_index, tmp_path) -> None:
     """A number nearby is not enough ("1669" counts no islands); one beside the thing is."""
     question = "How many new islands have volcanoes built?"

@@ -320,3 +320,31 @@ def test_questions_about_drawbacks_are_told_apart(question, drawback) -> None:
 )  # fmt: skip
 def test_a_drawback_is_a_sentence_that_turns_not_one_that_names_drawbacks(text, turns) -> None:
     assert bool(answer_types.DRAWBACK.search(text)) is turns
+
+
+@pytest.mark.parametrize(
+    ("question", "years"),
+    [("How much revenue did the company report for 2025?", ["2025"]), ("What happened in FY2024?", ["2024"]),
+     ("Did incidence fall from 2009 to 2014?", ["2009", "2014"]), ("Was it stable over 2009-2014?", ["2009", "2014"]),
+     ("How many customers did it have in January 2025?", ["2025"]), ("What did the 2,000 visitors pay?", []),
+     ("What changed in the 2020s?", []), ("Is version 3.2025 out?", []), ("How many customers?", [])],
+)  # fmt: skip
+def test_the_years_a_question_is_pinned_to_are_found(question, years) -> None:
+    assert answer_types.ASKED_YEAR.findall(question) == years
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answers"),
+    [("How many customers did the platform have in January 2025?",
+      "The platform had 290,000 customers as of January 2026.", False),
+     ("How much revenue did the company report for 2025?", "Its 2025 revenue was 12 billion yuan.", True),
+     ("How much revenue did the company report for 2025?", "In FY2025 revenue rose to 12 billion yuan.", True),
+     ("What did the company do in 2023?", "Since August 2023, it has open-sourced 300 models.", True),
+     ("What did the company do in 2023?", "It has open-sourced 300 models; 12023 downloads.", False)],
+)  # fmt: skip
+def test_a_question_pinned_to_a_year_is_answered_only_by_a_passage_mentioning_it(
+    question, text, answers
+) -> None:
+    lacking = _lacks(question, text)
+    assert (lacking is None) is answers
+    assert answers or lacking.startswith("mention of 20")
