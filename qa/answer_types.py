@@ -110,8 +110,17 @@ MONEY = re.compile(
 )
 # "What is it likened to?", "Which technologies is it compared with?": the answer draws a
 # comparison ("parallels X", "similar to how X", "as foundational as X").
+# "Compared with a year earlier" measures a change over time and asks for none ("By how much
+# have API calls grown compared with a year earlier?" asks for a number).
+_EARLIER = (
+    r"(?:a|one|the) (?:year|month|quarter|week|decade) (?:earlier|before|ago)"
+    r"|(?:the )?(?:prior|previous|preceding|same) (?:year|month|quarter|week|decade|period)|last (?:year|month|quarter)"
+)
 ASKS_COMPARISON = re.compile(
-    r"\b(?:compare[ds]?|comparisons?|comparable|likened|liken|similar|parallel\w*|resembl\w+|analog\w*|akin)\b",
+    r"\b(?:compare[ds]?(?! (?:with|to) (?:"
+    + _EARLIER
+    + r")\b)|comparisons?|comparable|likened|liken|similar|"
+    r"parallel\w*|resembl\w+|analog\w*|akin)\b",
     re.I,
 )
 COMPARISON = re.compile(
@@ -161,7 +170,8 @@ DRAWBACK = re.compile(
 ANSWER_TYPES = (
     (
         re.compile(
-            r"\bhow (?:many|much|large|big|fast|long)\b|\bnumber of\b|\bwhat (?:percentage|share)\b",
+            r"\bhow (?:many|much|large|big|fast|long)\b|\bnumber of\b|\bwhat (?:percentage|share)\b"
+            r"|\bby what (?:factor|multiple|margin|percentage|amount|proportion)\b",
             re.I,
         ),
         re.compile(r"\d"),

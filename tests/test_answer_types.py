@@ -160,7 +160,11 @@ def test_a_list_counts_its_items_beside_the_counted_word(text, counts) -> None:
 @pytest.mark.parametrize(
     ("question", "comparison"),
     [("Which company's strategy is it likened to?", True), ("What past technologies is its role compared to?", True),
-     ("Is Etna similar to Vesuvius?", True), ("Which company makes Qwen?", False), ("Why do glaciers melt?", False)],
+     ("Is Etna similar to Vesuvius?", True), ("Which company makes Qwen?", False), ("Why do glaciers melt?", False),
+     ("How does its compute investment compare with the US?", True),
+     ("By how much have API calls grown compared with a year earlier?", False),
+     ("How did revenue grow compared to the previous quarter?", False),
+     ("How large was the rise compared with last year?", False)],
 )  # fmt: skip
 def test_questions_that_ask_for_a_comparison_are_told_apart(question, comparison) -> None:
     assert bool(answer_types.ASKS_COMPARISON.search(question)) is comparison
@@ -348,3 +352,13 @@ def test_a_question_pinned_to_a_year_is_answered_only_by_a_passage_mentioning_it
     lacking = _lacks(question, text)
     assert (lacking is None) is answers
     assert answers or lacking.startswith("mention of 20")
+
+
+@pytest.mark.parametrize(
+    ("question", "number"),
+    [("By what factor has usage increased?", True), ("By what multiple did requests grow?", True),
+     ("By how much did calls grow?", True), ("By what means did it grow?", False)],
+)  # fmt: skip
+def test_by_what_factor_asks_for_a_number(question, number) -> None:
+    asks_number, _ = answer_types.ANSWER_TYPES[0]
+    assert bool(asks_number.search(question)) is number
