@@ -17,7 +17,7 @@ import numpy as np
 from . import answer_types
 from .answer_types import AnswerTypes
 from .embedding import Embedder, resolve_model
-from .lexicon import Lexicon, words
+from .lexicon import MATCH_FLOOR, Lexicon, words
 from .quantize import float32_rows
 from .ragged import span_positions
 from .retrieval import RRF_K, Hit
@@ -306,6 +306,35 @@ def lacks(index: StoredIndex, best: Scored, query: Query) -> str | None:
     return answer_types.lacks(query.types, index.chunks[best.row].text, index.lexicon)
 
 
+def unknown_name(index: StoredIndex, scored: list[Scored], query: Query) -> str | None:
+    """A name the question relies on that no document has, nor any candidate passage a word
+    close to it (MATCH_FLOOR, as soft keyword matching counts closeness), as the question
+    writes it; None when the documents mention every name.
+
+    "Which chips, such as Huawei Ascend, does Alibaba use?" asked of documents that never name
+    Huawei is not answered by their passage on domestic chips, however close its topic; "How
+    does Beijing regulate AI?" is, by one about China (0.76).
+    """
+    absent = [(w, form) for w, form in query.types.names if w not in index.lexicon.ids]
+    if not absent or not scored:
+        return None
+    rows = np.array([s.row for s in scored], dtype=np.int64)
+    first = np.asarray(index.sentence_offsets[rows], dtype=np.int64)
+    counts = np.asarray(index.sentence_offsets[rows + 1], dtype=np.int64) - first
+    spans = span_positions(first, counts)
+    if index.sentence_words is not None:
+        flat, _ = index.sentence_words.of(spans)
+    else:  # an index from before sentence words were stored
+        texts = [sentence_text(c, s) for c in index.chunks.take(rows.tolist()) for s in c.sentences]
+        flat, _ = index.lexicon.content_ids(texts)
+    ids = np.unique(np.asarray(flat, dtype=np.int64))
+    vecs = query.word_vecs[[query.words.index(w) for w, _ in absent]]
+    closest = (index.lexicon.rows(ids) @ vecs.T).max(axis=0) if len(ids) else np.full(len(absent), -1.0)
+    return next(
+        (form for (_, form), c in zip(absent, closest.tolist(), strict=True) if c < MATCH_FLOOR), None
+    )
+
+
 def quotes(
     index: StoredIndex, hits: list[Hit], query: Query, settings: Settings
 ) -> tuple[bool, str | None, Iterator[Passage]]:
@@ -317,6 +346,8 @@ def quotes(
     """
     scored = rescore(index, hits, query, settings)
     lacking = lacks(index, scored[0], query) if scored else None
+    if lacking is None and (name := unknown_name(index, scored, query)) is not None:
+        lacking = f"mention of {name}"
     found = bool(scored) and scored[0].similarity >= settings.found_threshold and lacking is None
     if settings.reranker:
         scored = rerank(index, scored, query, settings.reranker)

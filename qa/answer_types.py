@@ -88,6 +88,29 @@ class NamesOther:
         return False
 
 
+# A word a question capitalizes, past its sentence's first word ("such as Huawei Ascend", "the
+# EU's rules", "x86"), is a name it relies on; answer.unknown_name tells whether the documents
+# mention it, or anything close to it, at all. A question in title case names nothing this way.
+_QUESTION_SENTENCE_START = re.compile(r"(?:^|[.?!:]\s+)\W*$")
+
+
+def question_names(text: str, qwords: list[str]) -> tuple[tuple[str, str], ...]:
+    """The names a question capitalizes: (content word, as written), each once, in order."""
+    # "What Is The Revenue Of Acme?": capitals mark no name when function words have them too.
+    if len(re.findall(r"(?<=\w )(?:Is|Are|The|Of|And|Or|For|To|In|On|A|An|At|By|With|Do|Does)\b", text)) >= 2:
+        return ()
+    found: dict[str, str] = {}
+    known = set(qwords)
+    for m in _NAME_WORD.finditer(text):
+        if _QUESTION_SENTENCE_START.search(text[: m.start()]):
+            continue
+        for part in re.findall(r"\w+", m.group(1)):
+            word = part.lower()
+            if (part[0].isupper() or any(c.isdigit() for c in part)) and word in known and not word.isdigit():
+                found.setdefault(word, part)
+    return tuple(found.items())
+
+
 # A question about an amount of money (a price, a cost, a revenue) is answered only by a passage
 # that states one, in a currency or as free: when the best passage has none, the documents do
 # not say, however close its topic.
@@ -321,6 +344,7 @@ class AnswerTypes:
     role: str | None = None
     role_word: str | None = None  # ... as one of its content words
     role_vec: np.ndarray | None = None  # ... and that word's vector
+    names: tuple[tuple[str, str], ...] = ()  # question_names: (content word, as written)
 
 
 def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Lexicon) -> AnswerTypes:
@@ -342,7 +366,9 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
             role_word, role_vec = word, word_vecs[qwords.index(word)]
             role = what or m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
     pick = ((DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()) + tuple(mentions_year(y) for y in years)
-    return AnswerTypes(rank, pick, required, counted, vec, role, role_word, role_vec)
+    return AnswerTypes(
+        rank, pick, required, counted, vec, role, role_word, role_vec, question_names(text, qwords)
+    )
 
 
 def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:

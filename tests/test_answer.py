@@ -113,6 +113,20 @@ def test_a_question_pinned_to_a_year_needs_a_passage_mentioning_it(small_index, 
     assert found and passages[0].highlighted == "In 1928 a flow buried the town of Mascali."
 
 
+def test_a_name_no_document_mentions_nor_anything_close_to_it_is_not_answered(small_index) -> None:
+    """Pliny is in no document and close to no word of the candidates; Sicily is close to Etna and Catania."""
+    index = small_index
+    query = answer.make_query(
+        "What did Mount Etna destroy, according to Pliny?", get_embedder(), index.lexicon
+    )
+    found, lacking, stream = answer.quotes(index, Retriever(index, Settings()).search(query.text, query.vec),
+                                           query, Settings())  # fmt: skip
+    assert not found and lacking == "mention of Pliny"
+    assert "Mount Etna erupted in 1669" in next(stream).text  # the closest passage, flagged
+    found, passages = _ask(index, "What did Etna destroy in Sicily?")
+    assert found and "Catania" in passages[0].text
+
+
 def test_a_how_many_question_needs_a_number_of_what_it_counts(small_index, tmp_path) -> None:
     """A number nearby is not enough ("1669" counts no islands); one beside the thing is."""
     question = "How many new islands have volcanoes built?"

@@ -362,3 +362,18 @@ def test_a_question_pinned_to_a_year_is_answered_only_by_a_passage_mentioning_it
 def test_by_what_factor_asks_for_a_number(question, number) -> None:
     asks_number, _ = answer_types.ANSWER_TYPES[0]
     assert bool(asks_number.search(question)) is number
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [("Which chips, such as Huawei Ascend, does it use?", ["Huawei", "Ascend"]),
+     ("Could Qwen become the x86 of Chinese AI?", ["Qwen", "x86", "Chinese", "AI"]),
+     ("Which industries do its customers come from? List them.", []),
+     ("Does it need Silicon Valley-level resources?", ["Silicon", "Valley"]),
+     ("What Is The Revenue Of Acme Corp?", []), ("Who won the 2022 FIFA World Cup?", ["FIFA", "World", "Cup"]),
+     ("how does the eu regulate ai?", [])],
+)  # fmt: skip
+def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentence_start(
+    question, names
+) -> None:
+    assert [form for _, form in answer_types.question_names(question, words(question))] == names
