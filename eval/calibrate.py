@@ -70,8 +70,9 @@ def main() -> None:
         for g in load_gold(gold):
             query = make_query(g.question, embedder, index.lexicon)
             scored = rescore(index, Retriever(index, settings).search(query.text, query.vec), query, settings)
-            # A question whose best passage lacks its answer type abstains at any threshold.
-            vetoed = not scored or lacks(index, scored[0], query) is not None
+            # A question whose best passage lacks its answer type (or that relies on a name the
+            # documents never mention) abstains at any threshold.
+            vetoed = not scored or lacks(index, scored, query) is not None
             sims[g.answerable].append(-1.0 if vetoed else scored[0].similarity)
             asked.append((sims[g.answerable][-1], g.answerable, f"{gold.stem} {g.id}: {g.question}"))
         per_set[gold.name] = sims

@@ -298,12 +298,19 @@ def select(
     return found, list(itertools.islice(stream, k))
 
 
-def lacks(index: StoredIndex, best: Scored, query: Query) -> str | None:
-    """What the question asks for that the best passage does not state (``answer_types.lacks``).
+def lacks(index: StoredIndex, scored: list[Scored], query: Query) -> str | None:
+    """What the question asks for that the best of the ``scored`` candidates does not state
+    (``answer_types.lacks``), or a name it relies on that the documents never mention
+    ("mention of Huawei", ``unknown_name``); None when neither.
 
     The whole chunk the quote is cut from counts, so an answer beside the answer sentence does.
     """
-    return answer_types.lacks(query.types, index.chunks[best.row].text, index.lexicon)
+    if not scored:
+        return None
+    lacking = answer_types.lacks(query.types, index.chunks[scored[0].row].text, index.lexicon)
+    if lacking is None and (name := unknown_name(index, scored, query)) is not None:
+        lacking = f"mention of {name}"
+    return lacking
 
 
 def unknown_name(index: StoredIndex, scored: list[Scored], query: Query) -> str | None:
@@ -345,9 +352,7 @@ def quotes(
     every re-scored candidate.
     """
     scored = rescore(index, hits, query, settings)
-    lacking = lacks(index, scored[0], query) if scored else None
-    if lacking is None and (name := unknown_name(index, scored, query)) is not None:
-        lacking = f"mention of {name}"
+    lacking = lacks(index, scored, query)
     found = bool(scored) and scored[0].similarity >= settings.found_threshold and lacking is None
     if settings.reranker:
         scored = rerank(index, scored, query, settings.reranker)
