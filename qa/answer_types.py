@@ -40,12 +40,19 @@ _NAMED_KINDS = (
     r"(?:chip|auto|car)?makers?|manufacturers?|vendors?|publications?|newspapers?|outlets?|"
     r"rivals?|competitors?|partners?"
 )
-ASKS_NAME = re.compile(
-    rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b|\bwhose\b", re.I
+# "Which company ..." and "Name some automakers ..." ask for the name of a kind of thing that has
+# one: only a passage that names something answers them (REQUIRED_NAME). "Whose models ..."
+# asks for a name too, but an owner can be answered by a description ("Western firms'"), so it
+# only ranks.
+ASKS_NAMED_KIND = re.compile(
+    rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b"
+    rf"|^\W*(?:please\s+)?(?:name|list|identify)\s+(?:[\w'-]+\s+){{0,3}}?(?:{_NAMED_KINDS})\b",
+    re.I,
 )
+ASKS_NAME = re.compile(rf"{ASKS_NAMED_KIND.pattern}|\bwhose\b", re.I)
 # A capitalized word, or one with a digit in it ("R1", "x86").
 _NAME_WORD = re.compile(r"(?<![\w'])([A-Z][\w&.'-]*|[A-Za-z]*\d[\w-]*)")
-_SENTENCE_OPENING = re.compile(r"^[\W\d]*$|:\s*$")
+_SENTENCE_OPENING = re.compile(r"^[\W\d]*$|:\s*$|[.!?][\"')\]]*\s+[\W\d]*$")
 # A name in more than this share of the chunks is the corpus's topic ("Qwen" in an article
 # about Qwen), not an answer.
 TOPIC_SHARE = 0.25
@@ -345,6 +352,8 @@ class AnswerTypes:
     role_word: str | None = None  # ... as one of its content words
     role_vec: np.ndarray | None = None  # ... and that word's vector
     names: tuple[tuple[str, str], ...] = ()  # question_names: (content word, as written)
+    # A passage must name something (ASKS_NAMED_KIND), checked after the more telling types above.
+    needs_name: NamesOther | None = None
 
 
 def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Lexicon) -> AnswerTypes:
@@ -366,14 +375,24 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
             role_word, role_vec = word, word_vecs[qwords.index(word)]
             role = what or m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
     pick = ((DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()) + tuple(mentions_year(y) for y in years)
+    needs_name = NamesOther(qwords, lexicon) if ASKS_NAMED_KIND.search(text) else None
     return AnswerTypes(
-        rank, pick, required, counted, vec, role, role_word, role_vec, question_names(text, qwords)
+        rank,
+        pick,
+        required,
+        counted,
+        vec,
+        role,
+        role_word,
+        role_vec,
+        question_names(text, qwords),
+        needs_name,
     )
 
 
 def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:
     """What the question asks for that text does not state ("date", "number of parameters",
-    "CEO", "location"; REQUIRED, COUNTED, ASKS_ROLE and the like), or None."""
+    "CEO", "location", "name"; REQUIRED, COUNTED, ASKS_ROLE, ASKS_NAMED_KIND and the like), or None."""
     for states, what in types.required:
         if not states.search(text):
             return what
@@ -381,6 +400,8 @@ def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:
         return f"number of {types.counted}"
     if types.role_word is not None and not mentions(lexicon, text, types.role_word, types.role_vec):
         return types.role
+    if types.needs_name is not None and not types.needs_name.search(text):
+        return "name"
     return None
 
 

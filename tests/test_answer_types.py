@@ -11,9 +11,10 @@ from qa.lexicon import Lexicon, words
 
 
 def _lacks(question: str, text: str) -> str | None:
-    """answer_types.lacks for a question over a corpus of one text (its words the vocabulary)."""
+    """answer_types.lacks for a question over a corpus of one text (its words the vocabulary),
+    counted as one chunk of ten (so none of its names is the corpus's topic)."""
     vocab = sorted(set(words(text)))
-    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
+    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 10)
     qwords = words(question)
     types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
     return answer_types.lacks(types, text, lexicon)
@@ -377,3 +378,31 @@ def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentenc
     question, names
 ) -> None:
     assert [form for _, form in answer_types.question_names(question, words(question))] == names
+
+
+@pytest.mark.parametrize(
+    ("question", "named_kind", "name"),
+    [("Which company makes the chips?", True, True), ("Name some automakers that use Qwen.", True, True),
+     ("Name a specific car company that has built it in.", True, True), ("Whose models is it compared to?", False, True),
+     ("Name the advantages it gains.", False, False), ("What do robot makers use it for?", False, False)],
+)  # fmt: skip
+def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kind, name) -> None:
+    assert bool(answer_types.ASKS_NAMED_KIND.search(question)) is named_kind
+    assert bool(answer_types.ASKS_NAME.search(question)) is name
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answers"),
+    [("Which company makes the domestic chips?", "Domestic chips are made at home. Robotics firms use them.", False),
+     ("Which company makes the domestic chips?", "Domestic chips are made at home by SMIC.", True),
+     ("Name some automakers that use the model.", "Automotive manufacturers use it. Makers: BYD, Geely.", True),
+     ("Name some automakers that use the model.", "Automotive manufacturers integrate it into cars.", False),
+     ("Whose models is it compared to?", "It is compared to Western models.", True)],
+)  # fmt: skip
+def test_a_question_for_a_named_thing_is_answered_only_by_a_passage_that_names_one(
+    question, text, answers
+) -> None:
+    """A word capitalized only because it opens a sentence ("Robotics") names nothing."""
+    lacking = _lacks(question, text)
+    assert (lacking is None) is answers
+    assert answers or lacking == "name"
