@@ -38,10 +38,11 @@ _NAMED_KINDS = (
     r"company|companies|firms?|organi[sz]ations?|agency|agencies|institutions?|university|universities|"
     r"services?|products?|platforms?|brands?|models?|country|countries|city|cities|person|"
     r"(?:chip|auto|car)?makers?|manufacturers?|vendors?|publications?|newspapers?|outlets?|"
-    r"rivals?|competitors?|partners?"
+    r"rivals?|competitors?|partners?|hospitals?|banks?|schools?|colleges?|airlines?|retailers?|insurers?|"
+    r"startups?|labs?|laborator(?:y|ies)|ministry|ministries|regulators?|languages?|states|provinces?"
 )
 # "Which company ..." and "Name some automakers ..." ask for the name of a kind of thing that has
-# one: only a passage that names something answers them (REQUIRED_NAME). "Whose models ..."
+# one: only a passage that names something answers them (AnswerTypes.needs_name). "Whose models ..."
 # asks for a name too, but an owner can be answered by a description ("Western firms'"), so it
 # only ranks.
 ASKS_NAMED_KIND = re.compile(

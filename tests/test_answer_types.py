@@ -384,7 +384,9 @@ def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentenc
     ("question", "named_kind", "name"),
     [("Which company makes the chips?", True, True), ("Name some automakers that use Qwen.", True, True),
      ("Name a specific car company that has built it in.", True, True), ("Whose models is it compared to?", False, True),
-     ("Name the advantages it gains.", False, False), ("What do robot makers use it for?", False, False)],
+     ("Name the advantages it gains.", False, False), ("What do robot makers use it for?", False, False),
+     ("Which hospitals use it?", True, True), ("Which programming languages can it write?", True, True),
+     ("What do schools use it for?", False, False)],
 )  # fmt: skip
 def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kind, name) -> None:
     assert bool(answer_types.ASKS_NAMED_KIND.search(question)) is named_kind
