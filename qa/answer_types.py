@@ -269,6 +269,8 @@ REQUIRED = (
 COUNTED = re.compile(
     r"\bhow many\s+((?:[\w'-]+\s+){0,2}[\w'-]+)|\bnumber of\s+((?:[\w'-]+\s+){0,2}[\w'-]+)", re.I
 )
+# "What is its parameter count?", "In terms of user count, ...": the word before "count".
+_NOUN_COUNT = re.compile(r"\b([\w'-]+)\s+count\b(?!\s+on\b)", re.I)
 # Counting words that name no thing of their own ("how many times").
 _NOT_COUNTED = frozenset({"times", "ways", "kinds", "types", "sorts"})
 # A number of its own, in digits or words: not the digits of a name or version ("Qwen2.5", "COVID-19").
@@ -425,7 +427,9 @@ def counted_word(text: str, qwords: list[str]) -> str | None:
     """The thing a "how many" question counts, when it is one of its content words."""
     m = COUNTED.search(text)
     if m is None:
-        return None
+        m = _NOUN_COUNT.search(text)
+        word = m.group(1).lower() if m is not None else None
+        return word if word in qwords else None
     # "How many of Qwen's customers": "of" and a possessive name the whole, not the counted.
     following = [w for w in (m.group(1) or m.group(2)).lower().split() if w != "of" and not w.endswith("'s")]
     if not following:

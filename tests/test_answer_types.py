@@ -119,9 +119,13 @@ def test_a_share_is_a_percentage_or_a_fraction_not_any_number(text, share) -> No
     [("How many Qwen customers are outside China?", "customers"), ("How many API calls per day?", "calls"),
      ("How many people live near Etna?", "people"), ("What is the number of glaciers?", "glaciers"),
      ("How many of Etna's visitors come back?", "visitors"),
-     ("How many times did it grow?", None), ("How much lava flowed?", None), ("Why do glaciers melt?", None)],
+     ("How many times did it grow?", None), ("How much lava flowed?", None), ("Why do glaciers melt?", None),
+     ("In terms of parameter count, how big is the largest model?", "parameter"),
+     ("What is its user count as of 2026?", "user"), ("Can we count on it?", None), ("Does the count matter?", None)],
 )  # fmt: skip
-def test_the_counted_thing_is_the_first_plural_after_how_many(question, counted) -> None:
+def test_the_counted_thing_is_the_first_plural_after_how_many_or_the_word_before_count(
+    question, counted
+) -> None:
     assert answer_types.counted_word(question, words(question)) == counted
 
 
@@ -408,3 +412,11 @@ def test_a_question_for_a_named_thing_is_answered_only_by_a_passage_that_names_o
     lacking = _lacks(question, text)
     assert (lacking is None) is answers
     assert answers or lacking == "name"
+
+
+@pytest.mark.parametrize(
+    ("text", "answers"),
+    [("The largest model has 72 billion parameters.", True), ("It has 290,000 customers and 300 models.", False)],
+)  # fmt: skip
+def test_a_question_for_a_noun_count_needs_a_number_of_that_noun(text, answers) -> None:
+    assert (_lacks("In terms of parameter count, how big is the largest model?", text) is None) is answers
