@@ -140,17 +140,15 @@ MONEY = re.compile(
     re.I,
 )
 # "What is it likened to?", "Which technologies is it compared with?": the answer draws a
-# comparison ("parallels X", "similar to how X", "as foundational as X").
-# "Compared with a year earlier" measures a change over time and asks for none ("By how much
-# have API calls grown compared with a year earlier?" asks for a number).
+# comparison ("parallels X", "similar to how X", "as foundational as X"). "Compared with a year
+# earlier" measures a change over time and asks for none ("By how much have API calls grown
+# compared with a year earlier?" asks for a number).
 _EARLIER = (
     r"(?:a|one|the) (?:year|month|quarter|week|decade) (?:earlier|before|ago)"
     r"|(?:the )?(?:prior|previous|preceding|same) (?:year|month|quarter|week|decade|period)|last (?:year|month|quarter)"
 )
 ASKS_COMPARISON = re.compile(
-    r"\b(?:compare[ds]?(?! (?:with|to) (?:"
-    + _EARLIER
-    + r")\b)|comparisons?|comparable|likened|liken|similar|"
+    rf"\b(?:compare[ds]?(?! (?:with|to) (?:{_EARLIER})\b)|comparisons?|comparable|likened|liken|similar|"
     r"parallel\w*|resembl\w+|analog\w*|akin)\b",
     re.I,
 )
@@ -380,16 +378,16 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     pick = ((DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()) + tuple(mentions_year(y) for y in years)
     needs_name = NamesOther(qwords, lexicon) if ASKS_NAMED_KIND.search(text) else None
     return AnswerTypes(
-        rank,
-        pick,
-        required,
-        counted,
-        vec,
-        role,
-        role_word,
-        role_vec,
-        question_names(text, qwords),
-        needs_name,
+        rank=rank,
+        pick=pick,
+        required=required,
+        counted=counted,
+        counted_vec=vec,
+        role=role,
+        role_word=role_word,
+        role_vec=role_vec,
+        names=question_names(text, qwords),
+        needs_name=needs_name,
     )
 
 
@@ -424,7 +422,7 @@ def closest(lexicon: Lexicon, candidates: Iterable[str], vec: np.ndarray) -> flo
 
 
 def counted_word(text: str, qwords: list[str]) -> str | None:
-    """The thing a "how many" question counts, when it is one of its content words."""
+    """The thing a "how many" (or "X count") question counts, when it is one of its content words."""
     m = COUNTED.search(text)
     if m is None:
         m = _NOUN_COUNT.search(text)
