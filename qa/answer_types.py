@@ -129,7 +129,8 @@ ASKS_MONEY = re.compile(
     r"|\bhow (?:expensive|costly|cheap)\b"
     r"|\bwhat (?:does|do|did) (?:\S+\s+){1,10}?(?:cost|charge|pay)\b(?! attention)"
     r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s'|(?-i:[A-Z][\w&.-]*))\s+){0,4}(?:price|prices|cost|costs|fee|fees|"
-    r"revenue|revenues|profit|profits|salary|valuation|budget|turnover)\b",
+    r"revenue|revenues|profit|profits|salary|valuation|budget|turnover|fine|fines)\b"
+    r"|\bwhat (?:\S+\s+){0,2}?fines\b|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?fines?\b",
     re.I,
 )
 MONEY = re.compile(
