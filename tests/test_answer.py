@@ -46,6 +46,14 @@ def tiny_chunks(tmp_path_factory) -> store.StoredIndex:
     return store.load(root / "index")
 
 
+def _index_of(root: Path, text: str) -> store.StoredIndex:
+    """The index of a corpus of one document, ``text``, built under ``root``."""
+    (root / "seeds").mkdir()
+    (root / "seeds" / "nature.txt").write_text(text, encoding="utf-8")
+    build_index(root / "seeds", root / "index", progress=False)
+    return store.load(root / "index")
+
+
 def _ask(index: store.StoredIndex, question: str, settings: Settings | None = None, k: int = 3):
     settings = settings or Settings()
     query = answer.make_query(question, get_embedder(), index.lexicon)
@@ -77,13 +85,8 @@ def test_a_money_question_is_found_only_where_an_amount_is_stated(small_index, t
     found, passages = _ask(small_index, question)  # Etna is there, a price is not
     assert not found and passages  # the closest passages are still returned, flagged
     assert "Mount Etna erupted in 1669" in passages[0].text
-    (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "nature.txt").write_text(
-        DOC + "\nVisits\n\nA guided walk to the crater of Mount Etna costs 60 euros per person.\n",
-        encoding="utf-8",
-    )
-    build_index(tmp_path / "seeds", tmp_path / "index", progress=False)
-    found, passages = _ask(store.load(tmp_path / "index"), question)
+    visits = "\nVisits\n\nA guided walk to the crater of Mount Etna costs 60 euros per person.\n"
+    found, passages = _ask(_index_of(tmp_path, DOC + visits), question)
     assert found and "60 euros" in passages[0].text
 
 
@@ -99,16 +102,10 @@ def test_a_question_pinned_to_a_year_needs_a_passage_mentioning_it(small_index, 
     question = "Which town did Etna destroy in 1928?"
     found, passages = _ask(small_index, question)
     assert not found and "Mount Etna erupted in 1669" in passages[0].text
-    (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "nature.txt").write_text(
-        DOC.replace(
-            "Its lava reached the sea.",
-            "Its lava reached the sea. In 1928 a flow buried the town of Mascali.",
-        ),
-        encoding="utf-8",
+    later = DOC.replace(
+        "Its lava reached the sea.", "Its lava reached the sea. In 1928 a flow buried the town of Mascali."
     )
-    build_index(tmp_path / "seeds", tmp_path / "index", progress=False)
-    found, passages = _ask(store.load(tmp_path / "index"), question)
+    found, passages = _ask(_index_of(tmp_path, later), question)
     # Found for the passage's closeness (its 1669 sentence), but the 1928 sentence is highlighted.
     assert found and passages[0].highlighted == "In 1928 a flow buried the town of Mascali."
 
@@ -132,16 +129,13 @@ def test_a_how_many_question_needs_a_number_of_what_it_counts(small_index, tmp_p
     question = "How many new islands have volcanoes built?"
     found, passages = _ask(small_index, question)
     assert not found and "islands" in passages[0].text
-    (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "nature.txt").write_text(
-        DOC.replace("Volcanoes also build new islands", "Volcanoes have built 40 new islands"),
-        encoding="utf-8",
+    counted = _index_of(
+        tmp_path, DOC.replace("Volcanoes also build new islands", "Volcanoes have built 40 new islands")
     )
-    build_index(tmp_path / "seeds", tmp_path / "index", progress=False)
-    found, passages = _ask(store.load(tmp_path / "index"), question)
+    found, passages = _ask(counted, question)
     assert found and "40 new islands" in passages[0].text
     # A close word counts too: the number of isles is a number of islands.
-    found, _ = _ask(store.load(tmp_path / "index"), "How many new isles have volcanoes built?")
+    found, _ = _ask(counted, "How many new isles have volcanoes built?")
     assert found
 
 
@@ -188,10 +182,7 @@ def test_a_drawback_question_highlights_the_sentence_that_turns_but_ranks_passag
         "leave firms unsure which uses may be banned later. Regulators meet every quarter.\n\n"
         "Harbours\n\nThe harbour opened in 1901, but its cranes were replaced in 1990.\n"
     )
-    (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "rules.txt").write_text(text, encoding="utf-8")
-    build_index(tmp_path / "seeds", tmp_path / "index", progress=False)
-    index, settings = store.load(tmp_path / "index"), Settings()
+    index, settings = _index_of(tmp_path, text), Settings()
     query = answer.make_query("What are the drawbacks of the open rules?", get_embedder(), index.lexicon)
     assert query.types.pick
     hits = Retriever(index, settings).search(query.text, query.vec)
