@@ -112,7 +112,8 @@ def question_names(text: str, qwords: list[str]) -> tuple[tuple[str, str], ...]:
     for m in _NAME_WORD.finditer(text):
         if _QUESTION_SENTENCE_START.search(text[: m.start()]):
             continue
-        for part in re.findall(r"\w+", m.group(1)):
+        # Parts of two characters or more: "E.U." splits into letters that name nothing alone.
+        for part in re.findall(r"\w{2,}", m.group(1)):
             word = part.lower()
             if (part[0].isupper() or any(c.isdigit() for c in part)) and word in known and not word.isdigit():
                 found.setdefault(word, part)

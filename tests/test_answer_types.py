@@ -379,7 +379,7 @@ def test_by_what_factor_asks_for_a_number(question, number) -> None:
      ("Which industries do its customers come from? List them.", []),
      ("Does it need Silicon Valley-level resources?", ["Silicon", "Valley"]),
      ("What Is The Revenue Of Acme Corp?", []), ("Who won the 2022 FIFA World Cup?", ["FIFA", "World", "Cup"]),
-     ("how does the eu regulate ai?", [])],
+     ("how does the eu regulate ai?", []), ("What did the E.U. and the U.S. agree?", [])],
 )  # fmt: skip
 def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentence_start(
     question, names
