@@ -110,9 +110,14 @@ def test_a_question_pinned_to_a_year_needs_a_passage_mentioning_it(small_index, 
     assert found and passages[0].highlighted == "In 1928 a flow buried the town of Mascali."
 
 
-def test_a_name_no_document_mentions_nor_anything_close_to_it_is_not_answered(small_index) -> None:
+@pytest.mark.parametrize("stored_words", [True, False])
+def test_a_name_no_document_mentions_nor_anything_close_to_it_is_not_answered(
+    small_index, stored_words, monkeypatch
+) -> None:
     """Pliny is in no document and close to no word of the candidates; Sicily is close to Etna and Catania."""
     index = small_index
+    if not stored_words:  # as an index built before sentence words were stored
+        monkeypatch.setattr(store.StoredIndex, "sentence_words", None)
     query = answer.make_query(
         "What did Mount Etna destroy, according to Pliny?", get_embedder(), index.lexicon
     )
