@@ -112,8 +112,10 @@ def question_names(text: str, qwords: list[str]) -> tuple[tuple[str, str], ...]:
     for m in _NAME_WORD.finditer(text):
         if _QUESTION_SENTENCE_START.search(text[: m.start()]):
             continue
-        # Parts of two characters or more: "E.U." splits into letters that name nothing alone.
-        for part in re.findall(r"\w{2,}", m.group(1)):
+        # Parts of three characters or more: "E.U." splits into letters that name nothing alone,
+        # and two-letter capitals are mostly common abbreviations ("ML", "AI", "HR") that word
+        # vectors place poorly ("a startup with no ML team" is answered by "lacking AI expertise").
+        for part in re.findall(r"\w{3,}", m.group(1)):
             word = part.lower()
             if (part[0].isupper() or any(c.isdigit() for c in part)) and word in known and not word.isdigit():
                 found.setdefault(word, part)
@@ -131,6 +133,7 @@ ASKS_MONEY = re.compile(
     r"|\bwhat (?:does|do|did) (?:\S+\s+){1,10}?(?:cost|charge|pay)\b(?! attention)"
     r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s'|(?-i:[A-Z][\w&.-]*))\s+){0,4}(?:price|prices|cost|costs|fee|fees|"
     r"revenue|revenues|profit|profits|salary|valuation|budget|turnover|fine|fines)\b"
+    r"|\bin (?:dollar|euro|yuan|rmb|monetary|cash) terms\b"
     r"|\bwhat (?:\S+\s+){0,2}?fines\b|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?fines?\b",
     re.I,
 )
@@ -233,7 +236,7 @@ SHARE = re.compile(
 # "What license are the models released under?": a license by name ("Apache 2.0", "MIT", "the
 # Qwen License") or "licensed under ..."; "eliminating licensing costs" names none.
 ASKS_LICENSE = re.compile(
-    r"\b(?:what|which)\s+(?:\S+\s+){0,2}?licen[cs]es?\b|\bunder what (?:terms|licen[cs]e)\b"
+    r"\b(?:what|which)\s+(?:\S+\s+){0,3}?licen[cs](?:es?|ing terms)\b|\bunder what (?:terms|licen[cs]e)\b"
     r"|\bhow (?:is|are|was|were)\s+(?:\S+\s+){1,10}?licen[cs]ed\b",
     re.I,
 )

@@ -32,6 +32,8 @@ def _lacks(question: str, text: str) -> str | None:
         ("What fines can regulators impose for violations?", True),
         ("How large are the fines?", True),
         ("What fine-tuning options exist?", False),
+        ("In dollar terms, what does the park add to the town's sales?", True),
+        ("What are sales teams doing?", False),
         ("What does the park charge per visitor?", True),
         ("What was Etna Tours Group's revenue last quarter?", True),
         ("What is the opportunity cost of a climb?", False),
@@ -286,6 +288,7 @@ def test_where_something_sits_is_answered_only_by_a_passage_that_places_it(quest
     ("question", "license"),
     [("What license are the open-source models released under?", True),
      ("Under which software license are the models published?", True), ("How are the models licensed?", True),
+     ("Which licensing terms come with the weights?", True),
      ("What does licensing cost?", False), ("What models are released?", False)],
 )  # fmt: skip
 def test_questions_about_a_license_are_told_apart(question, license) -> None:
@@ -375,11 +378,12 @@ def test_by_what_factor_asks_for_a_number(question, number) -> None:
 @pytest.mark.parametrize(
     ("question", "names"),
     [("Which chips, such as Huawei Ascend, does it use?", ["Huawei", "Ascend"]),
-     ("Could Qwen become the x86 of Chinese AI?", ["Qwen", "x86", "Chinese", "AI"]),
+     ("Could Qwen become the x86 of Chinese AI?", ["Qwen", "x86", "Chinese"]),
      ("Which industries do its customers come from? List them.", []),
      ("Does it need Silicon Valley-level resources?", ["Silicon", "Valley"]),
      ("What Is The Revenue Of Acme Corp?", []), ("Who won the 2022 FIFA World Cup?", ["FIFA", "World", "Cup"]),
-     ("how does the eu regulate ai?", []), ("What did the E.U. and the U.S. agree?", [])],
+     ("how does the eu regulate ai?", []), ("What did the E.U. and the U.S. agree?", []),
+     ("How would it help a startup with no ML team?", [])],
 )  # fmt: skip
 def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentence_start(
     question, names
