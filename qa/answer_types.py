@@ -96,8 +96,8 @@ class NamesOther:
         return False
 
 
-# A word a question capitalizes, past its sentence's first word ("such as Huawei Ascend", "the
-# EU's rules", "x86"), is a name it relies on; answer.unknown_name tells whether the documents
+# A word a question capitalizes, past its sentence's first word ("such as Huawei Ascend", "GPT-4",
+# "x86"), is a name it relies on; answer.unknown_name tells whether the documents
 # mention it, or anything close to it, at all. A question in title case names nothing this way.
 _QUESTION_SENTENCE_START = re.compile(r"(?:^|[.?!:]\s+)\W*$")
 
