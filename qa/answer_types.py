@@ -44,9 +44,11 @@ _NAMED_KINDS = (
 # "Which company ..." and "Name some automakers ..." ask for the name of a kind of thing that has
 # one: only a passage that names something answers them (AnswerTypes.needs_name). "Whose models ..."
 # asks for a name too, but an owner can be answered by a description ("Western firms'"), so it
-# only ranks.
+# only ranks. "Which kinds of organizations ...", "What type of company ..." ask for a
+# description ("organizations lacking AI expertise"), not a name.
+_SORT_OF = r"kinds?|types?|sorts?|categor(?:y|ies)|classes|forms?"
 ASKS_NAMED_KIND = re.compile(
-    rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b"
+    rf"\b(?:which|what)\s+(?!(?:{_SORT_OF})\s+of\b)(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b"
     rf"|^\W*(?:please\s+)?(?:name|list|identify)\s+(?:[\w'-]+\s+){{0,3}}?(?:{_NAMED_KINDS})\b",
     re.I,
 )

@@ -397,7 +397,8 @@ def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentenc
      ("Name a specific car company that has built it in.", True, True), ("Whose models is it compared to?", False, True),
      ("Name the advantages it gains.", False, False), ("What do robot makers use it for?", False, False),
      ("Which hospitals use it?", True, True), ("Which programming languages can it write?", True, True),
-     ("What do schools use it for?", False, False)],
+     ("What do schools use it for?", False, False), ("Which kinds of organizations does it help?", False, False),
+     ("What type of company built it?", False, False), ("Which chip companies supply it?", True, True)],
 )  # fmt: skip
 def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kind, name) -> None:
     assert bool(answer_types.ASKS_NAMED_KIND.search(question)) is named_kind
