@@ -106,6 +106,9 @@ class Scored:
     # The own cosine similarity to the query of the sentence that ranks the chunk (the answer
     # sentence, unless a pick type chose another one to highlight).
     similarity: float = 0.0
+    # The next sentence leans on the answer sentence (_ANAPHOR) and scored at least as high but
+    # for ANAPHOR_PENALTY: the two make the answer together, and both are highlighted.
+    follower: bool = False
 
 
 def sentence_text(chunk: Chunk, sent: Sentence) -> str:
@@ -179,10 +182,29 @@ def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Setting
     # a pick moves the highlight, never the answer's score or its abstention.
     ranking = best if pick is scores else _first_peaks(scores, owner, starts)
     ranked_by = scores[ranking]
+    after = np.minimum(best + 1, len(scores) - 1)
+    follows = (
+        (after > best)
+        & (owner[after] == owner[best])
+        & (leans[after] > 0)
+        & (scores[after] + ANAPHOR_PENALTY * (1 - typed[after]) >= scores[best])
+    )
     scored = [
-        Scored(hit.row, float(score) if settings.rescore else hit.fused, int(b - start), float(all_sims[r]))
-        for hit, score, b, r, start in zip(
-            top, ranked_by.tolist(), best.tolist(), ranking.tolist(), starts.tolist(), strict=True
+        Scored(
+            hit.row,
+            float(score) if settings.rescore else hit.fused,
+            int(b - start),
+            float(all_sims[r]),
+            bool(f),
+        )
+        for hit, score, b, r, start, f in zip(
+            top,
+            ranked_by.tolist(),
+            best.tolist(),
+            ranking.tolist(),
+            starts.tolist(),
+            follows.tolist(),
+            strict=True,
         )
     ]
     if settings.rescore:
@@ -263,12 +285,16 @@ def quote(index: StoredIndex, item: Scored, settings: Settings) -> Passage:
         start = lead_in.sentences[-1].start
         text = lead_in.text[start - lead_in.start :] + chunk.gap_before + text
     best = sents[item.best]
+    # The sentence after the answer that outscored it before the anaphor penalty is the other
+    # half of the answer ("... DeepSeek's R1 ... Such breakthroughs challenge assumptions that
+    # ..."): highlighted with it when the quote holds it.
+    hl_end = sents[item.best + 1].end if item.follower and item.best + 1 <= last else best.end
     return Passage(
         text=text,
         source=chunk.doc_id,
         start=start,
         end=end,
-        highlight=(best.start - start, best.end - start),
+        highlight=(best.start - start, hl_end - start),
         score=round(item.score, 4),
         heading=chunk.heading,
     )

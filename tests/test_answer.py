@@ -235,6 +235,33 @@ def test_a_sentence_that_leans_on_the_one_before_brings_it(small_index) -> None:
     assert DOC[p.start : p.end] == p.text
 
 
+def test_a_leaning_sentence_that_lost_only_for_leaning_is_highlighted_with_the_answer(
+    small_index, monkeypatch
+) -> None:
+    settings = Settings()
+    query = answer.make_query("How much fresh water does the ice hold?", get_embedder(), small_index.lexicon)
+    hits = Retriever(small_index, settings).search(query.text, query.vec)
+    row, leaning = _row_of(small_index, "This ice holds")
+
+    def item() -> answer.Scored:
+        return next(s for s in answer.rescore(small_index, hits, query, settings) if s.row == row)
+
+    # Unpenalized, the leaning sentence is the answer itself and nothing follows it.
+    monkeypatch.setattr(answer, "ANAPHOR_PENALTY", 0.0)
+    assert (item().best, item().follower) == (leaning, False)
+    # Penalized out of first place, it still holds the fact: it joins the sentence before it.
+    monkeypatch.setattr(answer, "ANAPHOR_PENALTY", 5.0)
+    assert (item().best, item().follower) == (leaning - 1, True)
+    p = answer.quote(small_index, item(), settings)
+    assert (
+        p.highlighted
+        == "Glaciers cover about ten percent of the land on Earth. This ice holds most of the fresh water on the planet."
+    )
+    # A follower the quote's word budget leaves out is not highlighted.
+    short = answer.quote(small_index, item(), replace(settings, quote_words=10))
+    assert short.highlighted == "Glaciers cover about ten percent of the land on Earth."
+
+
 def test_the_lead_in_crosses_a_chunk_edge_but_not_a_paragraph(tiny_chunks) -> None:
     row, best = _row_of(tiny_chunks, "This ice holds")
     assert best == 0, "with a tiny budget each sentence is its own chunk"
