@@ -133,7 +133,11 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="score retrieval on a gold set or a BEIR benchmark")
-    p.add_argument("gold", nargs="?", help="gold set (JSON lines: id, question, evidence, answerable)")
+    p.add_argument(
+        "gold",
+        nargs="*",
+        help="gold set(s) (JSON lines: id, question, evidence, answerable); several: a row each",
+    )
     p.add_argument("--beir", metavar="DIR", help="a benchmark in BEIR layout instead of a gold set")
     p.add_argument("--split", default="test", help="BEIR qrels split (default: test)")
     p.add_argument("--run-out", metavar="FILE", help="write the BEIR ranking as a TREC run file")

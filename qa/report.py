@@ -32,8 +32,8 @@ def configurations(base: Settings) -> dict[str, Settings]:
     }
 
 
-def table(rows: list[tuple[str, dict[str, float]]], columns) -> str:
-    head = ["config"] + [title for _, title, _ in columns]
+def table(rows: list[tuple[str, dict[str, float]]], columns, first: str = "config") -> str:
+    head = [first] + [title for _, title, _ in columns]
     body = [[name] + [fmt.format(m.get(key, float("nan"))) for key, _, fmt in columns] for name, m in rows]
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
     line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"  # noqa: E731
@@ -73,14 +73,19 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         from .beir import run_beir
 
         return run_beir(args, settings)
-    if not args.gold:
+    golds = [args.gold] if isinstance(args.gold, str) else list(args.gold or [])
+    if not golds:
         raise SystemExit("qa eval: give a gold set (e.g. eval/alibaba-qwen-gold.jsonl) or --beir DIR")
+    if len(golds) > 1:
+        if args.compare:
+            raise SystemExit("qa eval: --compare takes one gold set; give the sets one at a time")
+        return _run_sets(args, settings, golds)
     configs = configurations(settings) if args.compare else {"default": settings}
     reports = []
     for name, cfg in configs.items():
         reports.append(
             evaluate(
-                args.gold,
+                golds[0],
                 seeds_dir=args.seeds_dir,
                 index_dir=args.index_dir,
                 settings=cfg,
@@ -92,6 +97,33 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     print_misses(reports[-1], args.misses)
     if args.compare:
         chart(reports, args.chart or "eval-compare.png", GOLD_COLUMNS[:6])
+    return 0
+
+
+def _run_sets(args: argparse.Namespace, settings: Settings, golds: list[str]) -> int:
+    """Several gold sets: one row each, then their mean (each set weighs the same), then each
+    set's misses."""
+    from pathlib import Path
+
+    reports = [
+        evaluate(
+            gold,
+            seeds_dir=args.seeds_dir,
+            index_dir=args.index_dir,
+            settings=settings,
+            k=args.k,
+            name=Path(gold).stem,
+        )
+        for gold in golds
+    ]
+    keys = [key for key, _, _ in GOLD_COLUMNS]
+    mean = {key: sum(r.metrics[key] for r in reports) / len(reports) for key in keys}
+    rows = [(r.name, r.metrics) for r in reports] + [(f"mean of {len(reports)} sets", mean)]
+    print(table(rows, GOLD_COLUMNS, first="gold set"))
+    for r in reports:
+        if r.misses and args.misses > 0:
+            print(f"\n{r.name}:", end="")
+            print_misses(r, args.misses)
     return 0
 
 

@@ -261,3 +261,26 @@ def test_compare_prints_each_configuration_and_a_chart(tmp_path: Path, capsys, s
     for name in ("bm25 only", "dense only", "hybrid (rrf)", "default"):
         assert name in out
     assert chart.stat().st_size > 1000
+
+
+def test_several_gold_sets_get_a_row_each_and_their_mean(tmp_path: Path, capsys, seed_corpus) -> None:
+    seeds, index = seed_corpus
+    found = {"id": "a", "question": "How many customers does Qwen have?", "evidence": ["290,000"]}
+    missed = {"id": "b", "question": "How long should I boil an egg?", "evidence": ["boil it ten minutes"]}
+    sets = []
+    for name, row in (("first", found), ("second", missed)):
+        sets.append(tmp_path / f"{name}.jsonl")
+        sets[-1].write_text(json.dumps(row) + "\n")
+    code = main(["eval", *map(str, sets), "--seeds-dir", str(seeds), "--index-dir", str(index)])
+    out = capsys.readouterr().out
+    assert code == 0
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[2].strip()
+        for line in out.splitlines()
+        if line.startswith("| ")
+    }
+    # Hit@1 of each set, and the mean weighing each set the same.
+    assert (rows["first"], rows["second"], rows["mean of 2 sets"]) == ("1.000", "0.000", "0.500")
+    assert "second:" in out and "How long should I boil an egg?" in out  # each set's misses
+    with pytest.raises(SystemExit, match="--compare takes one gold set"):
+        main(["eval", *map(str, sets), "--compare", "--seeds-dir", str(seeds), "--index-dir", str(index)])
