@@ -290,6 +290,15 @@ _MULTIPLE = re.compile(r"[\d.,]+\s?(?:x|×|-?fold|%)")
 _MULTIPLE_AFTER = re.compile(r"[\s-]?(?:x|×|fold|percent|per cent|times)\b")
 # How many content words on either side of a number (or a list) may name what it counts.
 COUNT_WINDOW = 3
+# "What benchmark scores did it achieve?", "its results on the MMLU benchmark": the answer is a
+# number beside a score (a percentage is one), and a passage that states none does not give it,
+# however close its topic ("demonstrated capabilities approaching Western frontier models").
+# Group 1 or 2 is the word for the score.
+ASKS_SCORE = re.compile(
+    r"\bbenchmarks?\b(?:\s+[\w'-]+){0,3}?\s+(scores?|results?|numbers?)\b"
+    r"|\b(scores?|results?)\s+(?:on|in)\s+(?:\S+\s+){0,3}?benchmarks?\b",
+    re.I,
+)
 
 
 # "Who is the company's CEO?", "Who founded it?": the answer is a person in a role, and a
@@ -355,6 +364,8 @@ class AnswerTypes:
     required: tuple[tuple[re.Pattern, str], ...] = ()  # what a passage must state, and its name
     counted: str | None = None  # what a "how many" question counts (one of its words)
     counted_vec: np.ndarray | None = None  # the counted word's vector
+    scored: str | None = None  # the word for the score a benchmark question asks for (ASKS_SCORE)
+    scored_vec: np.ndarray | None = None  # ... and its vector
     # What a passage must mention (ASKS_ROLE, ASKS_FOUNDING, ASKS_SEAT), named for the notice
     role: str | None = None
     role_word: str | None = None  # ... as one of its content words
@@ -374,6 +385,9 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     required += tuple((mentions_year(y), f"mention of {y}") for y in years)
     counted = counted_word(text, qwords)
     vec = word_vecs[qwords.index(counted)] if counted is not None else None
+    m = ASKS_SCORE.search(text)
+    scored = (m.group(1) or m.group(2)).lower() if m is not None else None
+    scored = scored if scored in qwords else None
     role = role_word = role_vec = None
     for asks, what in MENTIONED:
         m = asks.search(text)
@@ -390,6 +404,8 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
         required=required,
         counted=counted,
         counted_vec=vec,
+        scored=scored,
+        scored_vec=word_vecs[qwords.index(scored)] if scored is not None else None,
         role=role,
         role_word=role_word,
         role_vec=role_vec,
@@ -406,6 +422,10 @@ def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:
             return what
     if types.counted is not None and not states_count(lexicon, text, types.counted, types.counted_vec):
         return f"number of {types.counted}"
+    if types.scored is not None and not states_count(
+        lexicon, text, types.scored, types.scored_vec, scores=True
+    ):
+        return "score"
     if types.role_word is not None and not mentions(lexicon, text, types.role_word, types.role_vec):
         return types.role
     if types.needs_name is not None and not types.needs_name.search(text):
@@ -444,20 +464,21 @@ def counted_word(text: str, qwords: list[str]) -> str | None:
     return word if word in qwords and word not in _NOT_COUNTED else None
 
 
-def states_count(lexicon: Lexicon, text: str, counted: str, vec: np.ndarray) -> bool:
-    """Whether a number (or a LIST) in text counts ``counted`` (whose word vector is ``vec``).
+def states_count(lexicon: Lexicon, text: str, counted: str, vec: np.ndarray, *, scores: bool = False) -> bool:
+    """Whether a number (or a LIST) in text counts ``counted`` (whose word vector is ``vec``);
+    with ``scores``, whether a number in text is a score (ASKS_SCORE's word).
 
     The counted word, or a word as close to it as MATCH_FLOOR ("customers" for "businesses"),
     must be among the COUNT_WINDOW content words on either side of the number. A multiple or
-    a share ("15x", "40%") counts nothing.
+    a share ("15x", "40%") counts nothing, but is a score; a list is no score.
     """
     lowered = text.lower()
     numbers = [
         m
         for m in NUMERAL.finditer(lowered)
-        if not _MULTIPLE.fullmatch(m.group()) and not _MULTIPLE_AFTER.match(lowered, m.end())
+        if scores or (not _MULTIPLE.fullmatch(m.group()) and not _MULTIPLE_AFTER.match(lowered, m.end()))
     ]
-    for m in (*numbers, *LIST.finditer(lowered)):
+    for m in (*numbers, *(() if scores else LIST.finditer(lowered))):
         near = words(lowered[max(0, m.start() - 80) : m.start()])[-COUNT_WINDOW:]
         near += words(lowered[m.end() : m.end() + 80])[:COUNT_WINDOW]
         if counted in near or closest(lexicon, near, vec) >= MATCH_FLOOR:

@@ -428,3 +428,26 @@ def test_a_question_for_a_named_thing_is_answered_only_by_a_passage_that_names_o
 )  # fmt: skip
 def test_a_question_for_a_noun_count_needs_a_number_of_that_noun(text, answers) -> None:
     assert (_lacks("In terms of parameter count, how big is the largest model?", text) is None) is answers
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [("What benchmark scores did DeepSeek R1 achieve?", "scores"), ("deepseek r1 benchmark scores vs gpt", "scores"),
+     ("What were its results on the MMLU benchmark?", "results"), ("What score did the team get?", None),
+     ("How did DeepSeek R1 do against Western models?", None)],
+)  # fmt: skip
+def test_a_benchmark_question_asks_for_a_score(question, asks) -> None:
+    m = answer_types.ASKS_SCORE.search(question)
+    assert (m.group(1) or m.group(2) if m else None) == asks
+
+
+@pytest.mark.parametrize(
+    ("text", "answers"),
+    [("R1 scored 79.8% on the AIME benchmark.", True), ("Its MMLU score is 90.8.", True),
+     ("R1, released in January 2026, demonstrated capabilities approaching Western models.", False),
+     ("It has 290,000 customers and 300 models.", False)],
+)  # fmt: skip
+def test_a_benchmark_question_needs_a_number_beside_a_score(text, answers) -> None:
+    lacking = _lacks("What benchmark scores did DeepSeek R1 achieve?", text)
+    assert (lacking is None) is answers
+    assert answers or lacking == "score"
