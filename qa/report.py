@@ -73,7 +73,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         from .beir import run_beir
 
         return run_beir(args, settings)
-    golds = [args.gold] if isinstance(args.gold, str) else list(args.gold or [])
+    golds = list(args.gold or [])
     if not golds:
         raise SystemExit("qa eval: give a gold set (e.g. eval/alibaba-qwen-gold.jsonl) or --beir DIR")
     if len(golds) > 1:
