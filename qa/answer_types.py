@@ -136,7 +136,8 @@ ASKS_MONEY = re.compile(
     r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s'|(?-i:[A-Z][\w&.-]*))\s+){0,4}(?:price|prices|cost|costs|fee|fees|"
     r"revenue|revenues|profit|profits|salary|valuation|budget|turnover|fine|fines)\b"
     r"|\bin (?:dollar|euro|yuan|rmb|monetary|cash) terms\b"
-    r"|\bwhat (?:\S+\s+){0,2}?fines\b|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?fines?\b",
+    r"|\bwhat (?:\S+\s+){0,2}?fines\b|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?fines?\b"
+    r"|\bmarket cap(?:itali[sz]ation)?\b|\bpricing\b",
     re.I,
 )
 MONEY = re.compile(
@@ -259,6 +260,21 @@ def mentions_year(year: str) -> re.Pattern:
     return re.compile(rf"(?<!\d){year}(?!\d)")
 
 
+# "What does IAPP stand for?", "What is WTO short for?": the answer spells the abbreviation out,
+# and a passage that only uses it ("Based on reporting from ... IAPP research") does not say what
+# it stands for, however close its topic. The abbreviation is written in capitals.
+ASKS_EXPANSION = re.compile(
+    r"\b([A-Z][A-Z&]{1,9})\s+(?:stands?|stood)\s+for\b|\bis\s+([A-Z][A-Z&]{1,9})\s+short\s+for\b"
+)
+
+
+def spells_out(abbreviation: str) -> re.Pattern:
+    """A pattern finding words whose capitals spell ``abbreviation`` ("International Association
+    of Privacy Professionals" for IAPP; small linking words may sit between them)."""
+    link = r"(?:\s+(?:of|and|for|the|on|in|to|&))*\s+"
+    return re.compile(r"\b" + link.join(rf"{c}[\w'-]*" for c in abbreviation if c.isalpha()) + r"\b")
+
+
 # Which of the types above decide `found`: a best passage that states none of what the question
 # asks for (a date for "when", an amount for "how much does it cost") means the documents do
 # not say, however close its topic. (Numbers are everywhere in most documents: "how many" is
@@ -274,6 +290,7 @@ REQUIRED = (
 COUNTED = re.compile(
     r"\bhow many\s+((?:[\w'-]+\s+){0,2}[\w'-]+)|\bnumber of\s+((?:[\w'-]+\s+){0,2}[\w'-]+)", re.I
 )
+_ASKS_WHY = re.compile(r"^\W*why\b", re.I)
 # "What is its parameter count?", "In terms of user count, ...": the word before "count".
 _NOUN_COUNT = re.compile(r"\b([\w'-]+)\s+count\b(?!\s+on\b)", re.I)
 # Counting words that name no thing of their own ("how many times").
@@ -383,6 +400,9 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     years = tuple(dict.fromkeys(ASKED_YEAR.findall(text)))
     rank += tuple(mentions_year(y) for y in years)
     required += tuple((mentions_year(y), f"mention of {y}") for y in years)
+    abbreviations = tuple(dict.fromkeys(a or b for a, b in ASKS_EXPANSION.findall(text)))
+    rank += tuple(spells_out(a) for a in abbreviations)
+    required += tuple((spells_out(a), f"spelling out of {a}") for a in abbreviations)
     counted = counted_word(text, qwords)
     vec = word_vecs[qwords.index(counted)] if counted is not None else None
     m = ASKS_SCORE.search(text)
@@ -449,7 +469,13 @@ def closest(lexicon: Lexicon, candidates: Iterable[str], vec: np.ndarray) -> flo
 
 
 def counted_word(text: str, qwords: list[str]) -> str | None:
-    """The thing a "how many" (or "X count") question counts, when it is one of its content words."""
+    """The thing a "how many" (or "X count") question counts, when it is one of its content words.
+
+    A "why" question asks for a reason, whatever numbers it names ("Why is API growth more
+    telling than the number of customers?").
+    """
+    if _ASKS_WHY.match(text):
+        return None
     m = COUNTED.search(text)
     if m is None:
         m = _NOUN_COUNT.search(text)

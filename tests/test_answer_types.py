@@ -41,6 +41,9 @@ def _lacks(question: str, text: str) -> str | None:
         ("How much of the island is covered by lava?", False),
         ("Do visitors pay to climb Etna?", False),
         ("When did Etna erupt?", False),
+        ("What is Etna Tours Group's current market capitalization?", True),
+        ("etna tours pricing per visitor", True),
+        ("How do the guides market the capital's tours?", False),
     ],
 )
 def test_questions_about_an_amount_of_money_are_told_apart(question, money) -> None:
@@ -126,7 +129,8 @@ def test_a_share_is_a_percentage_or_a_fraction_not_any_number(text, share) -> No
      ("How many of Etna's visitors come back?", "visitors"),
      ("How many times did it grow?", None), ("How much lava flowed?", None), ("Why do glaciers melt?", None),
      ("In terms of parameter count, how big is the largest model?", "parameter"),
-     ("What is its user count as of 2026?", "user"), ("Can we count on it?", None), ("Does the count matter?", None)],
+     ("What is its user count as of 2026?", "user"), ("Can we count on it?", None), ("Does the count matter?", None),
+     ("Why is API growth more telling than the number of customers?", None)],
 )  # fmt: skip
 def test_the_counted_thing_is_the_first_plural_after_how_many_or_the_word_before_count(
     question, counted
@@ -451,3 +455,25 @@ def test_a_benchmark_question_needs_a_number_beside_a_score(text, answers) -> No
     lacking = _lacks("What benchmark scores did DeepSeek R1 achieve?", text)
     assert (lacking is None) is answers
     assert answers or lacking == "score"
+
+
+@pytest.mark.parametrize(
+    ("question", "abbreviation"),
+    [("What does IAPP stand for?", "IAPP"), ("What is WTO short for?", "WTO"), ("IAPP stands for what?", "IAPP"),
+     ("What does the company stand for?", None), ("What does AI mean for jobs?", None)],
+)  # fmt: skip
+def test_a_question_about_an_abbreviation_asks_for_it_spelled_out(question, abbreviation) -> None:
+    found = [a or b for a, b in answer_types.ASKS_EXPANSION.findall(question)]
+    assert found == ([abbreviation] if abbreviation else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "answers"),
+    [("The International Association of Privacy Professionals (IAPP) published it.", True),
+     ("Source: Based on reporting from Asia Times, Nikkei Asia, and IAPP research.", False),
+     ("It is in a previous paper.", False)],
+)  # fmt: skip
+def test_an_abbreviation_question_needs_a_passage_that_spells_it_out(text, answers) -> None:
+    lacking = _lacks("What does IAPP stand for?", text)
+    assert (lacking is None) is answers
+    assert answers or lacking == "spelling out of IAPP"
