@@ -8,6 +8,8 @@ import argparse
 import csv
 import hashlib
 import json
+import re
+import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,30 +48,52 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
+# How documents are named on disk; a materialized corpus named another way is written anew.
+NAMING = "names-2"
+IDS = "ids.json"  # file name (without .md) -> document id, for ids that are not file names
+
+
 def materialize(beir_dir: Path, work: Path) -> Path:
     """Write the corpus as one markdown file per document (title as heading), once.
 
-    The product indexes folders of documents; a benchmark goes through the same path.
+    The product indexes folders of documents; a benchmark goes through the same path. A
+    document id that makes a plain file name is its file's name; any other (a slash, a
+    leading dot, hundreds of characters) gets a digest of it, listed in ids.json.
     """
     corpus = beir_dir / "corpus.jsonl"
     if not corpus.is_file():
         raise QAError(f"{corpus} not found: --beir needs a folder with corpus.jsonl, queries.jsonl, qrels/")
-    digest = hashlib.sha256(corpus.read_bytes()).hexdigest()
+    digest = f"{hashlib.sha256(corpus.read_bytes()).hexdigest()} {NAMING}"
     docs = work / "docs"
     marker = work / "corpus.sha256"
     if marker.is_file() and marker.read_text().strip() == digest:
         return docs
-    docs.mkdir(parents=True, exist_ok=True)
+    marker.unlink(missing_ok=True)
+    shutil.rmtree(docs, ignore_errors=True)  # files of an older corpus or naming
+    docs.mkdir(parents=True)
+    named: dict[str, str] = {}
     for row in _read_jsonl(corpus):
         title, text = (row.get("title") or "").strip(), (row.get("text") or "").strip()
         body = f"# {title}\n\n{text}\n" if title else f"{text}\n"
-        (docs / f"{_safe(row['_id'])}.md").write_text(body, encoding="utf-8")
+        doc_id = str(row["_id"])
+        name = file_name(doc_id)
+        if name != doc_id:
+            named[name] = doc_id
+        (docs / f"{name}.md").write_text(body, encoding="utf-8")
+    (work / IDS).write_text(json.dumps(named))
     marker.write_text(digest)
     return docs
 
 
-def _safe(doc_id: str) -> str:
-    return doc_id.replace("/", "%2F")
+_NOT_IN_NAMES = re.compile(r"[/\\%~\x00-\x1f]")
+
+
+def file_name(doc_id: str) -> str:
+    """The file name (without .md) of a document: its id, when that is a plain file name."""
+    plain = doc_id and not doc_id.startswith(".") and len(doc_id.encode()) <= 200
+    if plain and not _NOT_IN_NAMES.search(doc_id):
+        return doc_id
+    return "~" + hashlib.sha256(doc_id.encode()).hexdigest()[:32]
 
 
 def run_one(
@@ -81,6 +105,7 @@ def run_one(
     qrels = read_qrels(beir_dir / "qrels" / f"{split}.tsv")
     queries = {q["_id"]: q["text"] for q in _read_jsonl(beir_dir / "queries.jsonl") if q["_id"] in qrels}
     docs = materialize(beir_dir, work)
+    named = json.loads((work / IDS).read_text())
     settings = replace(settings, candidates=max(settings.candidates, BEIR_CANDIDATES))
     engine = get_engine(docs, work / "index", settings)
     index = engine.index()
@@ -94,7 +119,8 @@ def run_one(
         hits = retriever.search(query.text, query.vec)
         ranking: dict[str, float] = {}
         for row, _score in rank(index, hits, query, settings):
-            doc = index.chunks.doc_id(row).removesuffix(".md").replace("%2F", "/")
+            stem = index.chunks.doc_id(row).removesuffix(".md")
+            doc = named.get(stem, stem)
             if doc not in ranking:
                 ranking[doc] = float(1000 - len(ranking))
             if len(ranking) == 100:

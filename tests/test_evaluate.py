@@ -285,3 +285,33 @@ def test_several_gold_sets_get_a_row_each_and_their_mean(tmp_path: Path, capsys,
     assert "second:" in out and "How long should I boil an egg?" in out  # each set's misses
     with pytest.raises(SystemExit, match="--compare takes one gold set"):
         main(["eval", *map(str, sets), "--compare", "--seeds-dir", str(seeds), "--index-dir", str(index)])
+
+
+def test_beir_document_ids_that_are_no_file_names_come_back_as_they_were(tmp_path: Path, capsys) -> None:
+    beir = tmp_path / "odd"
+    (beir / "qrels").mkdir(parents=True)
+    docs = {
+        "papers/d1": "Lava flows from erupting volcanoes and cools into basalt rock.",
+        "x" * 300: "Yeast makes bread dough rise before it is baked in an oven.",
+        ".d3": "The moon's gravity pulls the oceans and causes the tides.",
+    }
+    with open(beir / "corpus.jsonl", "w") as fh:
+        for i, text in docs.items():
+            fh.write(json.dumps({"_id": i, "title": "", "text": text}) + "\n")
+    queries = {
+        "q1": "What makes dough rise?",
+        "q2": "Why do oceans have tides?",
+        "q3": "What cools into basalt?",
+    }
+    with open(beir / "queries.jsonl", "w") as fh:
+        for i, text in queries.items():
+            fh.write(json.dumps({"_id": i, "text": text}) + "\n")
+    (beir / "qrels" / "test.tsv").write_text(f"q1\t{'x' * 300}\t1\nq2\t.d3\t1\nq3\tpapers/d1\t1\n")
+    run_file = tmp_path / "run.trec"
+    args = ["eval", "--beir", str(beir), "--index-dir", str(tmp_path / "idx"), "--run-out", str(run_file)]
+    assert main(args) == 0
+    assert "1.0000" in capsys.readouterr().out
+    firsts = {
+        ln.split()[0]: ln.split()[2] for ln in run_file.read_text().splitlines() if ln.split()[3] == "1"
+    }
+    assert firsts == {"q1": "x" * 300, "q2": ".d3", "q3": "papers/d1"}
