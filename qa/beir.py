@@ -102,7 +102,14 @@ def run_one(
     from ranx import Qrels, Run, evaluate
     from tqdm import tqdm
 
-    qrels = read_qrels(beir_dir / "qrels" / f"{split}.tsv")
+    qrels_path = beir_dir / "qrels" / f"{split}.tsv"
+    if not qrels_path.is_file():
+        splits = sorted(p.stem for p in (beir_dir / "qrels").glob("*.tsv"))
+        raise QAError(
+            f"{qrels_path} not found: --beir needs qrels/<split>.tsv; this folder has "
+            + (f"the splits {', '.join(splits)} (choose one with --split)" if splits else "none")
+        )
+    qrels = read_qrels(qrels_path)
     queries = {q["_id"]: q["text"] for q in _read_jsonl(beir_dir / "queries.jsonl") if q["_id"] in qrels}
     docs = materialize(beir_dir, work)
     named = json.loads((work / IDS).read_text())

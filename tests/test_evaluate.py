@@ -315,3 +315,11 @@ def test_beir_document_ids_that_are_no_file_names_come_back_as_they_were(tmp_pat
         ln.split()[0]: ln.split()[2] for ln in run_file.read_text().splitlines() if ln.split()[3] == "1"
     }
     assert firsts == {"q1": "x" * 300, "q2": ".d3", "q3": "papers/d1"}
+
+
+def test_a_missing_beir_split_names_the_ones_there(tmp_path: Path, capsys) -> None:
+    beir = _toy_beir(tmp_path)
+    code = main(["eval", "--beir", str(beir), "--split", "dev", "--index-dir", str(tmp_path / "idx")])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "qrels/dev.tsv not found" in err and "the splits test (choose one with --split)" in err
