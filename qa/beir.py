@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,8 +35,21 @@ class BeirResult:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
+    return list(_rows(path))
+
+
+def _rows(path: Path) -> Iterator[dict]:
+    """The objects of a JSON-lines file, one at a time (a corpus can be gigabytes)."""
     with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        yield from (json.loads(line) for line in fh if line.strip())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -63,7 +77,7 @@ def materialize(beir_dir: Path, work: Path) -> Path:
     corpus = beir_dir / "corpus.jsonl"
     if not corpus.is_file():
         raise QAError(f"{corpus} not found: --beir needs a folder with corpus.jsonl, queries.jsonl, qrels/")
-    digest = f"{hashlib.sha256(corpus.read_bytes()).hexdigest()} {NAMING}"
+    digest = f"{_sha256(corpus)} {NAMING}"
     docs = work / "docs"
     marker = work / "corpus.sha256"
     if marker.is_file() and marker.read_text().strip() == digest:
@@ -72,7 +86,7 @@ def materialize(beir_dir: Path, work: Path) -> Path:
     shutil.rmtree(docs, ignore_errors=True)  # files of an older corpus or naming
     docs.mkdir(parents=True)
     named: dict[str, str] = {}
-    for row in _read_jsonl(corpus):
+    for row in _rows(corpus):
         title, text = (row.get("title") or "").strip(), (row.get("text") or "").strip()
         body = f"# {title}\n\n{text}\n" if title else f"{text}\n"
         doc_id = str(row["_id"])
