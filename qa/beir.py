@@ -142,6 +142,10 @@ def run_one(
         for row, _score in rank(index, hits, query, settings):
             stem = index.chunks.doc_id(row).removesuffix(".md")
             doc = named.get(stem, stem)
+            # A query that is itself a document (ArguAna's arguments, Quora's questions) does
+            # not retrieve itself: BEIR's evaluation leaves such pairs out, and so does this.
+            if doc == qid:
+                continue
             if doc not in ranking:
                 ranking[doc] = float(1000 - len(ranking))
             if len(ranking) == 100:

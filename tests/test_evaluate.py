@@ -323,3 +323,17 @@ def test_a_missing_beir_split_names_the_ones_there(tmp_path: Path, capsys) -> No
     err = capsys.readouterr().err
     assert code != 0
     assert "qrels/dev.tsv not found" in err and "the splits test (choose one with --split)" in err
+
+
+def test_a_beir_query_that_is_a_document_does_not_retrieve_itself(tmp_path: Path, capsys) -> None:
+    beir = _toy_beir(tmp_path)
+    # As in ArguAna: the query is a document of the corpus, under the same id.
+    with open(beir / "corpus.jsonl", "a") as fh:
+        fh.write(json.dumps({"_id": "q1", "title": "", "text": "What makes dough rise?"}) + "\n")
+    run_file = tmp_path / "run.trec"
+    args = ["eval", "--beir", str(beir), "--index-dir", str(tmp_path / "idx"), "--run-out", str(run_file)]
+    assert main(args) == 0
+    ranked = [ln.split() for ln in run_file.read_text().splitlines()]
+    assert not [r for r in ranked if r[0] == r[2]]
+    assert [r[2] for r in ranked if r[0] == "q1" and r[3] == "1"] == ["d2"]
+    assert "1.0000" in capsys.readouterr().out
