@@ -34,10 +34,6 @@ class BeirResult:
     seconds: float
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    return list(_rows(path))
-
-
 def _rows(path: Path) -> Iterator[dict]:
     """The objects of a JSON-lines file, one at a time (a corpus can be gigabytes)."""
     with open(path, encoding="utf-8") as fh:
@@ -124,7 +120,11 @@ def run_one(
             + (f"the splits {', '.join(splits)} (choose one with --split)" if splits else "none")
         )
     qrels = read_qrels(qrels_path)
-    queries = {q["_id"]: q["text"] for q in _read_jsonl(beir_dir / "queries.jsonl") if q["_id"] in qrels}
+    # Ids as strings, as the qrels file has them (some corpora write numbers in JSON).
+    queries = {str(q["_id"]): q.get("text") or "" for q in _rows(beir_dir / "queries.jsonl")}
+    queries = {qid: text for qid, text in queries.items() if qid in qrels}
+    if not queries:
+        raise QAError(f"no query in {beir_dir / 'queries.jsonl'} is judged in {qrels_path}: nothing to score")
     docs = materialize(beir_dir, work)
     named = json.loads((work / IDS).read_text())
     settings = replace(settings, candidates=max(settings.candidates, BEIR_CANDIDATES))

@@ -337,3 +337,19 @@ def test_a_beir_query_that_is_a_document_does_not_retrieve_itself(tmp_path: Path
     assert not [r for r in ranked if r[0] == r[2]]
     assert [r[2] for r in ranked if r[0] == "q1" and r[3] == "1"] == ["d2"]
     assert "1.0000" in capsys.readouterr().out
+
+
+def test_beir_ids_written_as_numbers_are_read_as_the_qrels_strings(tmp_path: Path, capsys) -> None:
+    beir = tmp_path / "numbers"
+    (beir / "qrels").mkdir(parents=True)
+    texts = ["Yeast makes bread dough rise before it is baked.", "The moon's gravity causes the tides."]
+    (beir / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": i, "text": t}) + "\n" for i, t in enumerate(texts))
+    )
+    (beir / "queries.jsonl").write_text(json.dumps({"_id": 7, "text": "What makes dough rise?"}) + "\n")
+    (beir / "qrels" / "test.tsv").write_text("7\t0\t1\n")
+    assert main(["eval", "--beir", str(beir), "--index-dir", str(tmp_path / "idx")]) == 0
+    assert "1.0000" in capsys.readouterr().out
+    (beir / "qrels" / "test.tsv").write_text("8\t0\t1\n")
+    assert main(["eval", "--beir", str(beir), "--index-dir", str(tmp_path / "idx")]) != 0
+    assert "is judged in" in capsys.readouterr().err
