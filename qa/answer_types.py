@@ -291,6 +291,15 @@ COUNTED = re.compile(
     r"\bhow many\s+((?:[\w'-]+\s+){0,2}[\w'-]+)|\bnumber of\s+((?:[\w'-]+\s+){0,2}[\w'-]+)", re.I
 )
 _ASKS_WHY = re.compile(r"^\W*why\b", re.I)
+# "How many of its customers are based outside China?", "How many Qwen customers are in the
+# finance sector?": the count asked for is of a part, and a number of the whole ("290,000
+# customers across robotics, ...") does not give it. Group 1 is the preposition, group 2 the
+# part; a content word of the part must be beside the number too.
+_COUNTED_PART = re.compile(
+    r"\bhow many\s+(?:of\s+)?(?:[\w'-]+\s+){0,2}?[\w'-]+s\s+(?:(?:are|is|were|was)\s+)?(?:(?:located|based)\s+)?"
+    r"(in|outside|from|within)\s+((?:[\w'-]+\s*){1,4})",
+    re.I,
+)
 # "What is its parameter count?", "In terms of user count, ...": the word before "count".
 _NOUN_COUNT = re.compile(r"\b([\w'-]+)\s+count\b(?!\s+on\b)", re.I)
 # Counting words that name no thing of their own ("how many times").
@@ -381,6 +390,8 @@ class AnswerTypes:
     required: tuple[tuple[re.Pattern, str], ...] = ()  # what a passage must state, and its name
     counted: str | None = None  # what a "how many" question counts (one of its words)
     counted_vec: np.ndarray | None = None  # the counted word's vector
+    # The part of it counted (_COUNTED_PART): as the question says it, its content words, their vectors
+    part: tuple[str, tuple[str, ...], np.ndarray] | None = None
     scored: str | None = None  # the word for the score a benchmark question asks for (ASKS_SCORE)
     scored_vec: np.ndarray | None = None  # ... and its vector
     # What a passage must mention (ASKS_ROLE, ASKS_FOUNDING, ASKS_SEAT), named for the notice
@@ -404,6 +415,7 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     rank += tuple(spells_out(a) for a in abbreviations)
     required += tuple((spells_out(a), f"spelling out of {a}") for a in abbreviations)
     counted = counted_word(text, qwords)
+    part = counted_part(text, qwords, word_vecs, counted)
     vec = word_vecs[qwords.index(counted)] if counted is not None else None
     m = ASKS_SCORE.search(text)
     scored = (m.group(1) or m.group(2)).lower() if m is not None else None
@@ -423,6 +435,7 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
         pick=pick,
         required=required,
         counted=counted,
+        part=part,
         counted_vec=vec,
         scored=scored,
         scored_vec=word_vecs[qwords.index(scored)] if scored is not None else None,
@@ -440,8 +453,10 @@ def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:
     for states, what in types.required:
         if not states.search(text):
             return what
-    if types.counted is not None and not states_count(lexicon, text, types.counted, types.counted_vec):
-        return f"number of {types.counted}"
+    if types.counted is not None and not states_count(
+        lexicon, text, types.counted, types.counted_vec, part=types.part[1:] if types.part else None
+    ):
+        return f"number of {types.counted}" + (f" {types.part[0]}" if types.part else "")
     if types.scored is not None and not states_count(
         lexicon, text, types.scored, types.scored_vec, scores=True
     ):
@@ -490,13 +505,38 @@ def counted_word(text: str, qwords: list[str]) -> str | None:
     return word if word in qwords and word not in _NOT_COUNTED else None
 
 
-def states_count(lexicon: Lexicon, text: str, counted: str, vec: np.ndarray, *, scores: bool = False) -> bool:
+def counted_part(
+    text: str, qwords: list[str], word_vecs: np.ndarray, counted: str | None
+) -> tuple[str, tuple[str, ...], np.ndarray] | None:
+    """The part a count is of (_COUNTED_PART): as the question says it ("outside mainland China"),
+    its content words and their vectors; None when the count is of a whole."""
+    m = _COUNTED_PART.search(text) if counted is not None else None
+    part = tuple(w for w in words(m.group(2)) if w in qwords and w != counted) if m is not None else ()
+    if not part:
+        return None
+    return (
+        f"{m.group(1).lower()} {m.group(2).strip(' ?.!')}",
+        part,
+        word_vecs[[qwords.index(w) for w in part]],
+    )
+
+
+def states_count(
+    lexicon: Lexicon,
+    text: str,
+    counted: str,
+    vec: np.ndarray,
+    *,
+    scores: bool = False,
+    part: tuple[tuple[str, ...], np.ndarray] | None = None,
+) -> bool:
     """Whether a number (or a LIST) in text counts ``counted`` (whose word vector is ``vec``);
     with ``scores``, whether a number in text is a score (ASKS_SCORE's word).
 
     The counted word, or a word as close to it as MATCH_FLOOR ("customers" for "businesses"),
-    must be among the COUNT_WINDOW content words on either side of the number. A multiple or
-    a share ("15x", "40%") counts nothing, but is a score; a list is no score.
+    must be among the COUNT_WINDOW content words on either side of the number, and so must one
+    of the ``part`` words (with their vectors) when the count is of a part. A multiple or a
+    share ("15x", "40%") counts nothing, but is a score; a list is no score.
     """
     lowered = text.lower()
     numbers = [
@@ -507,6 +547,10 @@ def states_count(lexicon: Lexicon, text: str, counted: str, vec: np.ndarray, *, 
     for m in (*numbers, *(() if scores else LIST.finditer(lowered))):
         near = words(lowered[max(0, m.start() - 80) : m.start()])[-COUNT_WINDOW:]
         near += words(lowered[m.end() : m.end() + 80])[:COUNT_WINDOW]
-        if counted in near or closest(lexicon, near, vec) >= MATCH_FLOOR:
+        if not (counted in near or closest(lexicon, near, vec) >= MATCH_FLOOR):
+            continue
+        if part is None or any(
+            w in near or closest(lexicon, near, v) >= MATCH_FLOOR for w, v in zip(*part, strict=True)
+        ):
             return True
     return False

@@ -477,3 +477,27 @@ def test_an_abbreviation_question_needs_a_passage_that_spells_it_out(text, answe
     lacking = _lacks("What does IAPP stand for?", text)
     assert (lacking is None) is answers
     assert answers or lacking == "spelling out of IAPP"
+
+
+@pytest.mark.parametrize(
+    ("question", "part"),
+    [("How many of Qwen's customers are based outside mainland China?", "outside mainland China"),
+     ("How many Qwen customers are in the finance sector?", "in the finance sector"),
+     ("How many visitors come from Germany?", None), ("How many customers does Qwen have?", None),
+     ("How many sectors are Qwen's customers spread across?", None)],
+)  # fmt: skip
+def test_a_count_of_a_part_is_told_from_a_count_of_the_whole(question, part) -> None:
+    qwords = words(question)
+    found = answer_types.counted_part(question, qwords, get_embedder().encode(qwords), "x")
+    assert (found[0] if found else None) == part
+
+
+@pytest.mark.parametrize(
+    ("text", "answers"),
+    [("Over 290,000 customers across robotics, healthcare and finance use it.", False),
+     ("About 40,000 customers outside China use it.", True), ("It has 12,000 customers and 300 models.", False)],
+)  # fmt: skip
+def test_a_count_of_a_part_needs_the_part_beside_the_number(text, answers) -> None:
+    lacking = _lacks("How many of Qwen's customers are located outside China?", text)
+    assert (lacking is None) is answers
+    assert answers or lacking == "number of customers outside China"
