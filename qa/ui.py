@@ -595,6 +595,28 @@ def resolve_address(host: str | None, port: int | str | None) -> tuple[str, int]
     return host, number
 
 
+def check_port(host: str, port: int) -> None:
+    """Fail now, before indexing, when nothing can listen on host:port (another server has it).
+
+    Raises:
+        InvalidSetting: the address is taken or cannot be used, with what to do.
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As a server binds: a port left in TIME_WAIT by a server just stopped is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InvalidSetting(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}. Another chat (or another "
+                "server) may be running there: stop it, or choose another port with --port N "
+                "(or QA_PORT=N)"
+            ) from exc
+
+
 def password_auth() -> Any:
     """A login check when QA_PASSWORD is set (any user name), else None."""
     password = os.environ.get("QA_PASSWORD", "")
@@ -629,6 +651,7 @@ def launch(
     # Gradio would otherwise try to reach its analytics servers.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     host, port = resolve_address(host, port)
+    check_port(host, port)
     app = ChatApp(seeds_dir, index_dir, settings, feedback_path=feedback_path)
     # Index before serving, so the first question does not wait for it; a folder without
     # documents is fine: they can be uploaded from the page.

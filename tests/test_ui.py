@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 from minipdf import make_pdf
 
-from qa.errors import UploadRejected
+from qa.errors import InvalidSetting, UploadRejected
 from qa.render import (
     Turn,
     esc,
@@ -33,7 +33,7 @@ from qa.render import (
 )
 from qa.settings import Settings
 from qa.types import Answer, Passage
-from qa.ui import password_auth, resolve_address
+from qa.ui import check_port, password_auth, resolve_address
 from qa.uploads import add_upload, safe_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,6 +184,35 @@ def test_a_good_upload_lands_in_the_corpus_under_its_safe_name(tmp_path):
     assert (seeds / "My Notes.md").read_text() == "# Title\n\nA fact.\n"
     assert add_upload(seeds, upload, "My Notes!.md") == ("My Notes.md", True)
     assert [p.name for p in seeds.iterdir()] == ["My Notes.md"]  # no staging file left behind
+
+
+def test_a_taken_port_is_refused_before_indexing_with_what_to_do(tmp_path, capsys):
+    import socket
+
+    from qa.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(InvalidSetting, match="choose another port with --port N"):
+            check_port("127.0.0.1", port)
+        # The command says so and stops, without indexing the folder first.
+        (tmp_path / "seeds").mkdir()
+        (tmp_path / "seeds" / "a.txt").write_text("Lava cools into basalt.")
+        args = [
+            "serve",
+            "--port",
+            str(port),
+            "--seeds-dir",
+            str(tmp_path / "seeds"),
+            "--index-dir",
+            str(tmp_path / "index"),
+        ]
+        assert main(args) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert not (tmp_path / "index").exists()
+    check_port("127.0.0.1", port)  # free again once the other server is gone
 
 
 def test_address_and_password_come_from_arguments_or_the_environment(monkeypatch):
