@@ -65,18 +65,62 @@ _CALENDAR = frozenset(
 )
 
 
+# "Which Chinese chipmaker ...", "Which US chipmaker ...": where a named thing is from. A name
+# beside another origin ("NVIDIA and other US manufacturers") or one itself ("Japan", "European
+# Union") is no answer to a question about a Chinese one. Capitals as written: "US", not "us".
+ORIGINS = {
+    "chinese": r"\b(?:Chinese|China|Beijing|PRC)\b",
+    "us": r"\b(?:US|U\.S\.|American|America|United States|Washington)\b",
+    "european": r"\b(?:European|Europe|EU|E\.U\.|Brussels)\b",
+    "british": r"\b(?:British|Britain|UK|U\.K\.|London)\b",
+    "german": r"\b(?:German|Germany|Berlin)\b",
+    "french": r"\b(?:French|France|Paris)\b",
+    "japanese": r"\b(?:Japanese|Japan|Tokyo)\b",
+    "korean": r"\b(?:Korean|Korea|Seoul)\b",
+    "taiwanese": r"\b(?:Taiwanese|Taiwan|Taipei)\b",
+    "indian": r"\b(?:Indian|India)\b",
+    "western": r"\b(?:Western|the West)\b",
+}
+_ORIGIN = {
+    name: re.compile(pattern, re.I if name not in ("us", "european", "british") else 0)
+    for name, pattern in ORIGINS.items()
+}
+_WESTERN = frozenset(("us", "european", "british", "german", "french", "western"))
+# How many characters on either side of a name may say where it is from.
+ORIGIN_WINDOW = 40
+
+
+def asked_origin(text: str) -> str | None:
+    """Where the named thing a question asks for is from ("Which Chinese company ..."), if it says."""
+    m = ASKS_NAMED_KIND.search(text)
+    return next((name for name, pattern in _ORIGIN.items() if m and pattern.search(m.group(0))), None)
+
+
+def _other_origin(asked: str, text: str) -> bool:
+    """Whether text says an origin that cannot be the one asked about (Western includes US)."""
+    western = asked in _WESTERN
+    return any(
+        name != asked
+        and not (western and name in _WESTERN and "western" in (name, asked))
+        and pattern.search(text)
+        for name, pattern in _ORIGIN.items()
+    )
+
+
 class NamesOther:
     """Matches a sentence that names something the question does not (ASKS_NAME's answer type).
 
     A capitalized word counts unless it opens the sentence (there any word is capitalized; a
     word with a second capital or a digit, "IAPP" or "R1", still counts), is one of the
     question's words, a month or a weekday, a bare number, or is in more than TOPIC_SHARE of
-    the chunks.
+    the chunks; and, when the question says where the thing is from (``origin``), unless it
+    or the ORIGIN_WINDOW around it says another origin.
     """
 
-    def __init__(self, question_words: list[str], lexicon: Lexicon) -> None:
+    def __init__(self, question_words: list[str], lexicon: Lexicon, origin: str | None = None) -> None:
         self.known = frozenset(question_words)
         self.lexicon = lexicon
+        self.origin = origin
 
     def search(self, text: str) -> bool:
         for m in _NAME_WORD.finditer(text):
@@ -93,6 +137,9 @@ class NamesOther:
                 continue
             i = self.lexicon.ids.get(base)
             if i is not None and self.lexicon.df[i] > TOPIC_SHARE * self.lexicon.n_docs:
+                continue
+            around = text[max(0, m.start() - ORIGIN_WINDOW) : m.end() + ORIGIN_WINDOW]
+            if self.origin is not None and _other_origin(self.origin, around):
                 continue
             return True
         return False
@@ -406,7 +453,8 @@ class AnswerTypes:
 def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Lexicon) -> AnswerTypes:
     """The answer types of a question, given its content words and their vectors."""
     rank = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
-    rank += (NamesOther(qwords, lexicon),) if ASKS_NAME.search(text) else ()
+    origin = asked_origin(text)
+    rank += (NamesOther(qwords, lexicon, origin),) if ASKS_NAME.search(text) else ()
     required = tuple((states, what) for asks, states, what in REQUIRED if asks.search(text))
     years = tuple(dict.fromkeys(ASKED_YEAR.findall(text)))
     rank += tuple(mentions_year(y) for y in years)
@@ -429,7 +477,7 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
             role_word, role_vec = word, word_vecs[qwords.index(word)]
             role = what or m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
     pick = ((DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()) + tuple(mentions_year(y) for y in years)
-    needs_name = NamesOther(qwords, lexicon) if ASKS_NAMED_KIND.search(text) else None
+    needs_name = NamesOther(qwords, lexicon, origin) if ASKS_NAMED_KIND.search(text) else None
     return AnswerTypes(
         rank=rank,
         pick=pick,

@@ -501,3 +501,31 @@ def test_a_count_of_a_part_needs_the_part_beside_the_number(text, answers) -> No
     lacking = _lacks("How many of Qwen's customers are located outside China?", text)
     assert (lacking is None) is answers
     assert answers or lacking == "number of customers outside China"
+
+
+@pytest.mark.parametrize(
+    ("question", "origin"),
+    [("Which Chinese chipmaker supplies the chips?", "chinese"), ("Which US states regulate AI?", "us"),
+     ("Which American company's models is it compared to?", "us"), ("Which Western model family?", "western"),
+     ("Which company makes the chips?", None), ("Who uses it in the US?", None)],
+)  # fmt: skip
+def test_a_question_may_say_where_the_named_thing_is_from(question, origin) -> None:
+    assert answer_types.asked_origin(question) == origin
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answers"),
+    [("Which Chinese company makes the chips?", "The chips come from NVIDIA and other US manufacturers.", False),
+     ("Which Chinese company makes the chips?", "Spending may rival that of the United States and Japan.", False),
+     ("Which Chinese company makes the chips?", "The chips come from SMIC, a Chinese foundry.", True),
+     ("Which Chinese government agency regulates AI?", "Unlike the European Union's AI Act, rules adapt.", False),
+     ("Which US chipmaker is restricted?", "Access to chips from NVIDIA and other US manufacturers is limited.", True),
+     ("Which Western model family is it likened to?", "Like Meta's Llama models for Western AI applications.", True),
+     ("Which American company's models is it likened to?", "Like Meta's Llama models for Western AI uses.", True)],
+)  # fmt: skip
+def test_a_name_from_another_origin_does_not_answer_where_the_question_says_one(
+    question, text, answers
+) -> None:
+    lacking = _lacks(question, text)
+    assert (lacking is None) is answers
+    assert answers or lacking == "name"
