@@ -377,13 +377,14 @@ ASKS_SCORE = re.compile(
 # "Who is the company's CEO?", "Who founded it?": the answer is a person in a role, and a
 # passage that never mentions the role (or a word at least ROLE_FLOOR close to it: "chief
 # executive" for "CEO", "founder" for "founded") does not say who holds it, however close its
-# topic. Group 1 is a role, group 2 what someone in a role does.
+# topic. Group 1 is a role, group 2 what someone in a role does, group 3 being in charge.
 ASKS_ROLE = re.compile(
     r"\bwho(?:'s|\s+(?:is|was|are|were|will be|has been))\s+(?:\S+\s+){0,4}?"
     r"(ceos?|founders?|co-?founders?|chair(?:man|woman|person)?|president|chief|heads?|leaders?|directors?|"
     r"boss|spokes(?:person|man|woman)|owners?|inventors?|authors?|managers?|minister|mayor|governor)\b"
     r"|\bwho\s+(founded|co-?founded|leads|led|heads|headed|runs|ran|owns|owned|invented|wrote|chairs|"
-    r"manages|managed|directs|directed)\b",
+    r"manages|managed|directs|directed)\b"
+    r"|\bwho(?:'s|\s+(?:is|was|are|were|will be|has been))\s+in\s+(charge)\b",
     re.I,
 )
 # "When was Alibaba founded?", "In what year was it established?": the date asked for is a
@@ -413,6 +414,7 @@ _ROLE_FORMS = {
     "wrote": ("author", "written"), "chairs": ("chair", "chairman"),
     "manages": ("manager", "managed"), "managed": ("manager", "manages"),
     "directs": ("director", "directed"), "directed": ("director", "directs"),
+    "charge": ("head", "heads", "headed", "leader", "leads", "led", "chief", "director", "manager", "runs"),
     "headquartered": ("headquarters", "hq", "based"), "located": ("location", "situated", "based"),
     "based": ("headquartered", "headquarters", "located"), "situated": ("located", "location"),
 }  # fmt: skip

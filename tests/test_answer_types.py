@@ -226,7 +226,7 @@ def test_a_sentence_that_lists_what_is_asked_for_ranks_higher() -> None:
     [("Who is Alibaba's CEO?", "CEO"), ("Who is the current CEO of Alibaba Group?", "CEO"),
      ("Who founded Alibaba?", "founder"), ("Who's the head of the Qwen team?", "head"), ("Who leads it?", "leader"),
      ("Who developed the R1 model?", None), ("Who won the 2022 World Cup?", None),
-     ("Who is Alibaba's biggest rival?", None)],
+     ("Who is Alibaba's biggest rival?", None), ("Who is in charge of the Qwen team?", "head")],
 )  # fmt: skip
 def test_who_questions_about_a_role_are_told_apart(question, role) -> None:
     qwords = words(question)
@@ -244,7 +244,9 @@ def test_who_questions_about_a_role_are_told_apart(question, role) -> None:
      ("Who founded the company?", "Jack Ma is its founder.", True),
      ("Who founded the company?", "It was established by Jack Ma in 1999.", True),
      ("Who founded the company?", "The company sells cloud services.", False),
-     ("Who leads the team?", "The team is led by Zhou Jingren.", True)],
+     ("Who leads the team?", "The team is led by Zhou Jingren.", True),
+     ("Who is in charge of the team?", "Zhou Jingren heads the team.", True),
+     ("Who is in charge of the team?", "The team has released over 300 models.", False)],
 )  # fmt: skip
 def test_a_passage_answers_a_role_only_when_it_mentions_the_role(question, text, answers) -> None:
     assert (_lacks(question, text) is None) is answers
