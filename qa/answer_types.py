@@ -183,7 +183,8 @@ ASKS_MONEY = re.compile(
     r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s'|(?-i:[A-Z][\w&.-]*))\s+){0,4}(?:price|prices|cost|costs|fee|fees|"
     r"revenue|revenues|profit|profits|salary|valuation|budget|turnover|fine|fines)\b"
     r"|\bin (?:dollar|euro|yuan|rmb|monetary|cash) terms\b"
-    r"|\bwhat (?:\S+\s+){0,2}?fines\b|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?fines?\b"
+    r"|\bwhat (?:\S+\s+){0,2}?(?:fines|penalties)\b"
+    r"|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?(?:fines?|penalt(?:y|ies))\b"
     r"|\bmarket cap(?:itali[sz]ation)?\b|\bpricing\b",
     re.I,
 )

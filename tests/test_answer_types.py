@@ -44,6 +44,9 @@ def _lacks(question: str, text: str) -> str | None:
         ("What is Etna Tours Group's current market capitalization?", True),
         ("etna tours pricing per visitor", True),
         ("How do the guides market the capital's tours?", False),
+        ("What penalties does the park impose on litter?", True),
+        ("How steep are the penalties?", True),
+        ("What does the penalty area mean?", False),
     ],
 )
 def test_questions_about_an_amount_of_money_are_told_apart(question, money) -> None:
