@@ -138,8 +138,9 @@ class NamesOther:
             i = self.lexicon.ids.get(base)
             if i is not None and self.lexicon.df[i] > TOPIC_SHARE * self.lexicon.n_docs:
                 continue
-            around = text[max(0, m.start() - ORIGIN_WINDOW) : m.end() + ORIGIN_WINDOW]
-            if self.origin is not None and _other_origin(self.origin, around):
+            if self.origin is not None and _other_origin(
+                self.origin, text[max(0, m.start() - ORIGIN_WINDOW) : m.end() + ORIGIN_WINDOW]
+            ):
                 continue
             return True
         return False

@@ -21,6 +21,7 @@ from .engine import get_engine
 from .errors import QAError
 from .retrieval import Retriever
 from .settings import Settings
+from .store import sha256_file
 
 # Candidates per retriever: enough for Recall@100 at the document level.
 BEIR_CANDIDATES = 300
@@ -38,14 +39,6 @@ def _rows(path: Path) -> Iterator[dict]:
     """The objects of a JSON-lines file, one at a time (a corpus can be gigabytes)."""
     with open(path, encoding="utf-8") as fh:
         yield from (json.loads(line) for line in fh if line.strip())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -73,7 +66,7 @@ def materialize(beir_dir: Path, work: Path) -> Path:
     corpus = beir_dir / "corpus.jsonl"
     if not corpus.is_file():
         raise QAError(f"{corpus} not found: --beir needs a folder with corpus.jsonl, queries.jsonl, qrels/")
-    digest = f"{_sha256(corpus)} {NAMING}"
+    digest = f"{sha256_file(corpus)} {NAMING}"
     docs = work / "docs"
     marker = work / "corpus.sha256"
     if marker.is_file() and marker.read_text().strip() == digest:

@@ -154,7 +154,7 @@ def chunk_hash(chunk: Chunk) -> str:
     return hashlib.sha256(chunk.embed_text.encode("utf-8")).hexdigest()[:32]
 
 
-def _sha256_file(path: Path, *, sync: bool = False) -> str:
+def sha256_file(path: Path, *, sync: bool = False) -> str:
     """The file's sha256; with ``sync``, also flushed to disk (fsync) once read."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -183,7 +183,7 @@ class _Sealer:
     def add_written(self) -> None:
         for path in _files_of(self.folder):
             if path not in self.pending:
-                self.pending[path] = self.pool.submit(_sha256_file, path, sync=True)
+                self.pending[path] = self.pool.submit(sha256_file, path, sync=True)
 
     def sums(self) -> dict[Path, str]:
         """Every file's sha256, once all are on disk."""
@@ -486,7 +486,7 @@ def verify(gen: Path, manifest: dict[str, Any]) -> None:
         except OSError as exc:
             raise IndexCorrupt(f"index file {path} is missing ({exc.strerror})") from exc
         if st.st_size != meta.get("size") or (
-            not _unchanged(st, meta, manifest_mtime) and _sha256_file(path) != meta.get("sha256")
+            not _unchanged(st, meta, manifest_mtime) and sha256_file(path) != meta.get("sha256")
         ):
             raise IndexCorrupt(f"index file {path} is damaged (checksum mismatch)")
 

@@ -486,13 +486,13 @@ def fresh_save(built, tmp_path) -> Path:
 
 def _count_hashes(monkeypatch) -> list[str]:
     hashed: list[str] = []
-    real = store._sha256_file
+    real = store.sha256_file
 
     def counting(path: Path) -> str:
         hashed.append(Path(path).name)
         return real(path)
 
-    monkeypatch.setattr(store, "_sha256_file", counting)
+    monkeypatch.setattr(store, "sha256_file", counting)
     return hashed
 
 
