@@ -186,7 +186,7 @@ ASKS_MONEY = re.compile(
     r"|\bin (?:dollar|euro|yuan|rmb|monetary|cash) terms\b"
     r"|\bwhat (?:\S+\s+){0,2}?(?:fines|penalties)\b"
     r"|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?(?:fines?|penalt(?:y|ies))\b"
-    r"|\bmarket cap(?:itali[sz]ation)?\b|\bpricing\b",
+    r"|\bmarket cap(?:itali[sz]ation)?\b|\bpricing\b|\b(?:stock|share) prices?\b",
     re.I,
 )
 MONEY = re.compile(
@@ -309,6 +309,30 @@ def mentions_year(year: str) -> re.Pattern:
     return re.compile(rf"(?<!\d){year}(?!\d)")
 
 
+# "When will Qwen 4 come out?", "What does Article 5 prohibit?": a name with a number names one
+# version (a release, an article of a law); a passage that mentions only the name ("Qwen
+# models") or another number does not answer for it. The name is capitalized and not the first
+# word of a sentence ("Top 10 ..."), the number has up to three digits (a year is ASKED_YEAR's),
+# and a month before a number is a date ("January 2026").
+ASKED_VERSION = re.compile(
+    r"(?<![.?!:]\s)(?<=[\s(\"'])([A-Z][A-Za-z]+)[ -](\d{1,3}(?:\.\d+)*)(?![\w%]|[.,]\d)"
+)
+
+
+def asked_versions(text: str) -> tuple[str, ...]:
+    """The names with a version number a question asks about ("Qwen 4"), as written."""
+    return tuple(
+        dict.fromkeys(m.group() for m in ASKED_VERSION.finditer(text) if m.group(1).lower() not in _CALENDAR)
+    )
+
+
+def mentions_version(version: str) -> re.Pattern:
+    """A pattern finding ``version`` ("Qwen 4") as "Qwen 4", "Qwen-4", "Qwen4" or "Qwen v4", not
+    "Qwen 4.5"."""
+    name, number = re.split(r"[ -]", version, maxsplit=1)
+    return re.compile(rf"\b{re.escape(name)}[\s-]?(?:v|version\s)?{re.escape(number)}(?!\w|[.,]\d)", re.I)
+
+
 # "What does IAPP stand for?", "What is WTO short for?": the answer spells the abbreviation out,
 # and a passage that only uses it ("Based on reporting from ... IAPP research") does not say what
 # it stands for, however close its topic. The abbreviation is written in capitals.
@@ -423,6 +447,16 @@ _ROLE_FORMS = {
 # Words that count only as themselves or their _ROLE_FORMS: "headquartered" is 0.62 from
 # "company" and "incorporated" 0.72 from "corporation".
 _EXACT_ONLY = frozenset(("headquartered", "located", "based", "situated", "incorporated"))
+# A "based" says where something sits as "based in/at" or after a capitalized place
+# ("Hangzhou-based"), not in "Based on reporting from ..." or "cloud-based".
+_BASED = re.compile(r"(\b[\w'-]+-)?\bbased\b(\s+(?:in|at|out\s+of)\b)?", re.I)
+
+
+def _places_only(text: str) -> str:
+    """text without the "based"s that say nothing of where something sits."""
+    return _BASED.sub(lambda m: m.group() if m.group(2) or (m.group(1) or "")[:1].isupper() else " ", text)
+
+
 # Word vectors put a role close to its synonyms ("CEO": executive 0.73, chairman 0.68) but
 # also close to the company it belongs to ("CEO": corporation 0.61, company 0.56; "founded":
 # company 0.56): MATCH_FLOOR (0.5) would let any passage about a company mention a CEO.
@@ -463,6 +497,9 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     years = tuple(dict.fromkeys(ASKED_YEAR.findall(text)))
     rank += tuple(mentions_year(y) for y in years)
     required += tuple((mentions_year(y), f"mention of {y}") for y in years)
+    versions = asked_versions(text)
+    rank += tuple(mentions_version(v) for v in versions)
+    required += tuple((mentions_version(v), f"mention of {v}") for v in versions)
     abbreviations = tuple(dict.fromkeys(a or b for a, b in ASKS_EXPANSION.findall(text)))
     rank += tuple(spells_out(a) for a in abbreviations)
     required += tuple((spells_out(a), f"spelling out of {a}") for a in abbreviations)
@@ -523,7 +560,7 @@ def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:
 def mentions(lexicon: Lexicon, text: str, word: str, vec: np.ndarray) -> bool:
     """Whether text mentions ``word``, a role, a founding or a seat (ASKS_ROLE, ASKS_FOUNDING,
     ASKS_SEAT; ``vec`` is its vector)."""
-    found = set(words(text))
+    found = set(words(_places_only(text)))
     if word in found or found.intersection(_ROLE_FORMS.get(word, ())):
         return True
     return word not in _EXACT_ONLY and closest(lexicon, found, vec) >= ROLE_FLOOR

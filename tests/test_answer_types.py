@@ -47,6 +47,9 @@ def _lacks(question: str, text: str) -> str | None:
         ("What penalties does the park impose on litter?", True),
         ("How steep are the penalties?", True),
         ("What does the penalty area mean?", False),
+        ("What is Etna Tours Group's stock price?", True),
+        ("How has the share price moved?", True),
+        ("What share of visitors climb?", False),
     ],
 )
 def test_questions_about_an_amount_of_money_are_told_apart(question, money) -> None:
@@ -285,7 +288,11 @@ def test_a_founding_date_is_answered_only_by_a_passage_about_the_founding(questi
     [("Which city is the company headquartered in?", "The company is headquartered in Hangzhou.", True),
      ("Where are its data centers located?", "Its data centers are located in Zhangbei and Ulanqab.", True),
      ("Which city is the company headquartered in?", "The company serves customers in China and abroad.", False),
-     ("Where are its data centers located?", "It invests in data centers and chips.", False)],
+     ("Where are its data centers located?", "It invests in data centers and chips.", False),
+     ("Where is the company based?", "The Hangzhou-based company serves customers in China.", True),
+     ("Where is the company based?", "The company is based out of Hangzhou.", True),
+     ("Where is the company based?", "Source: Based on reporting from Asia Times.", False),
+     ("Where is the company headquartered?", "Its cloud-based API serves customers in China.", False)],
 )  # fmt: skip
 def test_where_something_sits_is_answered_only_by_a_passage_that_places_it(question, text, answers) -> None:
     lacking = _lacks(question, text)
@@ -372,6 +379,35 @@ def test_a_question_pinned_to_a_year_is_answered_only_by_a_passage_mentioning_it
     lacking = _lacks(question, text)
     assert (lacking is None) is answers
     assert answers or lacking.startswith("mention of 20")
+
+
+@pytest.mark.parametrize(
+    ("question", "versions"),
+    [("When will Alibaba release Qwen 4?", ["Qwen 4"]), ("Is Qwen 2.5 better than Llama-3?", ["Qwen 2.5", "Llama-3"]),
+     ("What does Article 5 of the AI Act ban?", ["Article 5"]), ("Top 10 uses of Qwen?", []),
+     ("Which model came out in January 2026?", []), ("How many customers did Qwen have in 2025?", []),
+     ("Does Qwen have 290,000 customers?", []), ("Did API calls at Qwen grow 15x?", []),
+     ("How many models? Qwen 3 is one.", [])],
+)  # fmt: skip
+def test_a_name_with_a_version_number_is_found(question, versions) -> None:
+    assert list(answer_types.asked_versions(question)) == versions
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answers"),
+    [("When will Alibaba release Qwen 4?", "Alibaba released Qwen models in January 2026.", False),
+     ("When will Alibaba release Qwen 4?", "Alibaba plans to release Qwen4 in March.", True),
+     ("When will Alibaba release Qwen 4?", "Alibaba released Qwen 4.5 in March.", False),
+     ("When will Alibaba release Qwen 4?", "Qwen version 4 is due in March.", True),
+     ("Is Llama 3 open source?", "Meta's Llama-3 models are open source.", True),
+     ("Is Llama 3 open source?", "Meta released Llama 3.1 and Llama 2.", False)],
+)  # fmt: skip
+def test_a_question_about_one_version_is_answered_only_by_a_passage_naming_it(
+    question, text, answers
+) -> None:
+    lacking = _lacks(question, text)
+    assert (lacking is None) is answers
+    assert answers or lacking.startswith("mention of ")
 
 
 @pytest.mark.parametrize(
