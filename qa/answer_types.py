@@ -252,16 +252,24 @@ DRAWBACK = re.compile(
     r"unsure|vulnerab\w+|threat\w*|danger\w*)\b",
     re.I,
 )
+# "How long is the delay?", "How fast is it catching up?": a size, a speed or a span of time,
+# which a passage may state in digits or in units without any ("from months to weeks, and
+# sometimes days"). A unit inside "year-over-year" states none.
+ASKS_MAGNITUDE = re.compile(r"\bhow (?:large|big|fast|long|far|soon)\b", re.I)
+MAGNITUDE = re.compile(
+    r"\d|(?<!-)\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b(?!-)", re.I
+)
 # Question kind -> what its answer states, for ranking: a sentence that states it scores higher.
 ANSWER_TYPES = (
     (
         re.compile(
-            r"\bhow (?:many|much|large|big|fast|long)\b|\bnumber of\b|\bwhat (?:percentage|share)\b"
+            r"\bhow (?:many|much)\b|\bnumber of\b|\bwhat (?:percentage|share)\b"
             r"|\bby what (?:factor|multiple|margin|percentage|amount|proportion)\b",
             re.I,
         ),
         re.compile(r"\d"),
     ),
+    (ASKS_MAGNITUDE, MAGNITUDE),
     (ASKS_WHEN, DATE),
     (ASKS_MONEY, MONEY),
     (ASKS_COMPARISON, COMPARISON),

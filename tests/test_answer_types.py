@@ -421,6 +421,17 @@ def test_by_what_factor_asks_for_a_number(question, number) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "magnitude"),
+    [("The lag shrinks from months to weeks, and sometimes days.", True), ("It took 3 hours.", True),
+     ("API calls surged 15x year-over-year.", True), ("Usage grew year-over-year.", False),
+     ("DeepSeek released a reasoning model.", False)],
+)  # fmt: skip
+def test_how_long_is_answered_by_a_span_of_time_in_words_too(text, magnitude) -> None:
+    assert answer_types.ASKS_MAGNITUDE.search("How long is the delay now?")
+    assert bool(answer_types.MAGNITUDE.search(text)) is magnitude
+
+
+@pytest.mark.parametrize(
     ("question", "names"),
     [("Which chips, such as Huawei Ascend, does it use?", ["Huawei", "Ascend"]),
      ("Could Qwen become the x86 of Chinese AI?", ["Qwen", "x86", "Chinese"]),
