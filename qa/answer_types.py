@@ -368,16 +368,20 @@ REQUIRED = (
 )
 # "How many customers ...", "the number of API calls": the counted thing is the first plural
 # among the next three words ("Qwen customers", "API calls"), else the first word.
+_COUNT_TOKEN = r"[\w'-]+(?:[.,]\d+)*"  # a word, or a number with its separators ("290,000")
 COUNTED = re.compile(
-    r"\bhow many\s+((?:[\w'-]+\s+){0,2}[\w'-]+)|\bnumber of\s+((?:[\w'-]+\s+){0,2}[\w'-]+)", re.I
+    rf"\bhow many\s+((?:{_COUNT_TOKEN}\s+){{0,4}}{_COUNT_TOKEN})|\bnumber of\s+((?:{_COUNT_TOKEN}\s+){{0,4}}{_COUNT_TOKEN})",
+    re.I,
 )
+# Words before the counted thing that are not it: "how many of the 290,000 customers".
+_BEFORE_COUNTED = frozenset(("of", "the", "these", "those", "its", "their", "our", "your", "all"))
 _ASKS_WHY = re.compile(r"^\W*why\b", re.I)
 # "How many of its customers are based outside China?", "How many Qwen customers are in the
 # finance sector?": the count asked for is of a part, and a number of the whole ("290,000
 # customers across robotics, ...") does not give it. Group 1 is the preposition, group 2 the
 # part; a content word of the part must be beside the number too.
 _COUNTED_PART = re.compile(
-    r"\bhow many\s+(?:of\s+)?(?:[\w'-]+\s+){0,2}?[\w'-]+s\s+(?:(?:are|is|were|was)\s+)?(?:(?:located|based)\s+)?"
+    rf"\bhow many\s+(?:of\s+)?(?:{_COUNT_TOKEN}\s+){{0,3}}?[\w'-]+s\s+(?:(?:are|is|were|was)\s+)?(?:(?:located|based)\s+)?"
     r"(in|outside|from|within)\s+((?:[\w'-]+\s*){1,4})",
     re.I,
 )
@@ -593,8 +597,13 @@ def counted_word(text: str, qwords: list[str]) -> str | None:
         m = _NOUN_COUNT.search(text)
         word = m.group(1).lower() if m is not None else None
         return word if word in qwords else None
-    # "How many of Qwen's customers": "of" and a possessive name the whole, not the counted.
-    following = [w for w in (m.group(1) or m.group(2)).lower().split() if w != "of" and not w.endswith("'s")]
+    # "How many of Qwen's customers", "How many of the 290,000 customers": "of", a possessive,
+    # a determiner or a number name the whole, not the counted.
+    following = [
+        w
+        for w in (m.group(1) or m.group(2)).lower().split()
+        if w not in _BEFORE_COUNTED and not w.endswith("'s") and not w[0].isdigit()
+    ][:3]
     if not following:
         return None
     plurals = [w for w in following if w.endswith("s") and not w.endswith("ss")]

@@ -133,6 +133,7 @@ def test_a_share_is_a_percentage_or_a_fraction_not_any_number(text, share) -> No
     [("How many Qwen customers are outside China?", "customers"), ("How many API calls per day?", "calls"),
      ("How many people live near Etna?", "people"), ("What is the number of glaciers?", "glaciers"),
      ("How many of Etna's visitors come back?", "visitors"),
+     ("How many of the 290,000 Qwen customers are outside China?", "customers"),
      ("How many times did it grow?", None), ("How much lava flowed?", None), ("Why do glaciers melt?", None),
      ("In terms of parameter count, how big is the largest model?", "parameter"),
      ("What is its user count as of 2026?", "user"), ("Can we count on it?", None), ("Does the count matter?", None),
@@ -536,7 +537,8 @@ def test_an_abbreviation_question_needs_a_passage_that_spells_it_out(text, answe
     [("How many of Qwen's customers are based outside mainland China?", "outside mainland China"),
      ("How many Qwen customers are in the finance sector?", "in the finance sector"),
      ("How many visitors come from Germany?", None), ("How many customers does Qwen have?", None),
-     ("How many sectors are Qwen's customers spread across?", None)],
+     ("How many sectors are Qwen's customers spread across?", None),
+     ("How many of the 290,000 Qwen customers are outside China?", "outside China")],
 )  # fmt: skip
 def test_a_count_of_a_part_is_told_from_a_count_of_the_whole(question, part) -> None:
     qwords = words(question)
