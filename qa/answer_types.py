@@ -305,6 +305,20 @@ LICENSE = re.compile(
     r"|\b(?:Apache|MIT|GPL|LGPL|AGPL|BSD|MPL|CC[- ]BY|Unlicense|RAIL)\b"
     r"|\b[A-Z][\w.-]*\s+(?:Community\s+)?Licen[cs]e\b"
 )
+# "What is the latest Qwen model version?", "Which version of Python does it need?": the answer
+# names a version ("Qwen2.5", "GPT-4", "R1", "v2", "version 3.1", "Python 3.10"), and a
+# passage that names none (one on the platform the models run on) does not say which it is.
+# "What does the new version add?" asks what it does, not which it is.
+ASKS_VERSION = re.compile(
+    r"\b(?:which\s+(?:\S+\s+){0,3}?|what\s+|name\s+of\s+(?:\S+\s+){0,5}?)versions?\b"
+    r"(?!\s+(?:control|history|histories)\b)|\bversion\s+(?:number|name)\b"
+    r"|\bwhat\s+(?:is|was|are|were)\s+(?:\S+\s+){0,8}?versions?(?:\s+(?:called|named))?\W*$",
+    re.I,
+)
+VERSION = re.compile(
+    r"\b[A-Za-z][A-Za-z-]*\d[\w.]*|(?i:\b(?:v|version|release)\s?\d+(?:\.\d+)*\b)"
+    r"|\b[A-Z][A-Za-z]+ \d{1,3}(?:\.\d+)*\b(?![\d,])"
+)
 # "What was the revenue in 2025?": a question pinned to a year is answered only by a passage
 # that mentions that year; a sentence that does ranks higher and is the one highlighted in its
 # passage (a pick). A question about 2025 put to documents that mention only 2023 and 2026 is
@@ -365,6 +379,7 @@ REQUIRED = (
     (ASKS_MONEY, MONEY, "amount of money"),
     (ASKS_SHARE, SHARE, "percentage or share"),
     (ASKS_LICENSE, LICENSE, "license"),
+    (ASKS_VERSION, VERSION, "version"),
 )
 # "How many customers ...", "the number of API calls": the counted thing is the first plural
 # among the next three words ("Qwen customers", "API calls"), else the first word.

@@ -383,6 +383,26 @@ def test_a_question_pinned_to_a_year_is_answered_only_by_a_passage_mentioning_it
 
 
 @pytest.mark.parametrize(
+    ("question", "text", "answers"),
+    [("What is the latest Qwen model version?", "The Model Studio platform lets companies customize Qwen models.", False),
+     ("What is the latest Qwen model version?", "Alibaba released Qwen2.5 in September.", True),
+     ("Which version of Python does it need?", "It runs on Python 3.10 or later.", True),
+     ("Which API version is current?", "Calls go to API v2.", True),
+     ("What version is the app at?", "The app is at version 5.1 since May 2026.", True),
+     ("What version is the app at?", "The app was updated in May 2026.", False),
+     ("What is version control?", "Version control keeps the history of files.", True),
+     ("What is the name of the newest Qwen model version as of 2026?", "Qwen models run on Model Studio.", False),
+     ("What is the newest Qwen model version called?", "Qwen models run on Model Studio.", False),
+     ("What does the new version add?", "The new release adds voice input.", True),
+     ("Tell me the version number of the app.", "The app was updated in May 2026.", False)],
+)  # fmt: skip
+def test_a_question_for_a_version_is_answered_only_by_a_passage_naming_one(question, text, answers) -> None:
+    lacking = _lacks(question, text)
+    assert (lacking is None) is answers
+    assert answers or lacking == "version"
+
+
+@pytest.mark.parametrize(
     ("question", "versions"),
     [("When will Alibaba release Qwen 4?", ["Qwen 4"]), ("Is Qwen 2.5 better than Llama-3?", ["Qwen 2.5", "Llama-3"]),
      ("What does Article 5 of the AI Act ban?", ["Article 5"]), ("Top 10 uses of Qwen?", []),
