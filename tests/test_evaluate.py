@@ -141,6 +141,7 @@ def test_bundled_gold_set_is_well_formed() -> None:
         ("heldout-9", 30),
         ("heldout-10", 30),
         ("heldout-11", 25),
+        ("heldout-12", 36),
     ],
 )
 def test_held_out_gold_sets_are_well_formed_and_apart_from_the_others(name, answerable_at_least) -> None:
