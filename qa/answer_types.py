@@ -317,7 +317,7 @@ ASKS_VERSION = re.compile(
 )
 VERSION = re.compile(
     r"\b[A-Za-z][A-Za-z-]*\d[\w.]*|(?i:\b(?:v|version|release)\s?\d+(?:\.\d+)*\b)"
-    r"|\b[A-Z][A-Za-z]+ \d{1,3}(?:\.\d+)*\b(?![\d,])"
+    rf"|\b(?!(?:{_MONTHS})\b)[A-Z][A-Za-z]+ \d{{1,3}}(?:\.\d+)*\b(?![\d,])"
 )
 # "What was the revenue in 2025?": a question pinned to a year is answered only by a passage
 # that mentions that year; a sentence that does ranks higher and is the one highlighted in its

@@ -390,6 +390,7 @@ def test_a_question_pinned_to_a_year_is_answered_only_by_a_passage_mentioning_it
      ("Which API version is current?", "Calls go to API v2.", True),
      ("What version is the app at?", "The app is at version 5.1 since May 2026.", True),
      ("What version is the app at?", "The app was updated in May 2026.", False),
+     ("What version is the app at?", "The app was updated on May 5 last year.", False),
      ("What is version control?", "Version control keeps the history of files.", True),
      ("What is the name of the newest Qwen model version as of 2026?", "Qwen models run on Model Studio.", False),
      ("What is the newest Qwen model version called?", "Qwen models run on Model Studio.", False),
