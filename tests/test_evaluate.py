@@ -142,6 +142,7 @@ def test_bundled_gold_set_is_well_formed() -> None:
         ("heldout-10", 30),
         ("heldout-11", 25),
         ("heldout-12", 36),
+        ("heldout-13", 32),
     ],
 )
 def test_held_out_gold_sets_are_well_formed_and_apart_from_the_others(name, answerable_at_least) -> None:
