@@ -27,6 +27,7 @@ from .ragged import span_positions
 from .retrieval import TokenIds, bm25_from_ids, token_ids, tokens_key
 from .settings import Settings
 from .types import Chunk
+from .vectors import IndexSpec, updated_graph
 from .vectors import choose as choose_index
 
 log = logging.getLogger("qa")
@@ -235,7 +236,20 @@ def build_index(
         journal = Journal(index_dir, embedder, progress=progress)
         if rebuild:
             journal.discard()
-        vectors, sent_vectors, reused = _embed(chunks, hashes, previous, embedder, journal, progress)
+        vectors, sent_vectors, src = _embed(chunks, hashes, previous, embedder, journal, progress)
+        reused = int(np.count_nonzero(src >= 0))
+        # The previous HNSW graph, brought up to date, where it can be (it is slow to build).
+        graph = (
+            updated_graph(
+                previous.faiss_index,
+                IndexSpec.from_manifest(previous.manifest.get("faiss")),
+                index_spec,
+                src,
+                vectors,
+            )
+            if previous is not None
+            else None
+        )
         tokens = _bm25_tokens(chunks, hashes, previous)
         bm25 = bm25_from_ids(tokens)
         lexicon = _lexicon(chunks, hashes, previous, embedder, journal)
@@ -276,6 +290,7 @@ def build_index(
             lexicon=lexicon,
             bm25_tokens=tokens,
             sentence_words=sentence_words,
+            faiss_index=graph,
         )
         journal.discard()
     return BuildReport(
@@ -349,17 +364,25 @@ def _embed(
     embedder: Embedder,
     journal: Journal,
     progress: bool,
-) -> tuple[np.ndarray, Int8Rows, int]:
+) -> tuple[np.ndarray, Int8Rows, np.ndarray]:
     """Chunk and sentence vectors, taken from the previous index where the text is unchanged
     and from the journal where an interrupted build embedded them.
 
     Sentence vectors are kept as int8 codes and scales (qa/quantize.py); kept ones are copied
     as they are stored.
+
+    Returns:
+        The chunk vectors, the sentence vectors, and for each chunk the previous row whose
+        vectors it kept (-1: embedded now).
     """
     cache: dict[str, int] = {}
     if previous is not None and previous.manifest.get("model", {}).get("id") == embedder.model_id:
         cache = {h: i for i, h in enumerate(previous.chunk_hashes)}
     src = np.fromiter((cache.get(h, -1) for h in hashes), dtype=np.int64, count=len(hashes))
+    if cache:
+        # A kept chunk keeps its own row's vectors (its slot in the previous graph), not those
+        # of another chunk of the same text.
+        src = np.where(chunks.origin >= 0, chunks.origin, src)
     n_sents = chunks.n_sentences
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum(n_sents, out=offsets[1:])
@@ -401,7 +424,7 @@ def _embed(
         sent_codes[at], sent_scales[at] = journal.int8_vectors(
             sents, known=dict(zip(texts, new, strict=True))
         )
-    return vectors, Int8Rows(sent_codes, sent_scales), len(chunks) - len(todo)
+    return vectors, Int8Rows(sent_codes, sent_scales), src
 
 
 def _reusable(previous: store.StoredIndex | None, tokenizer: str, key: str) -> bool:

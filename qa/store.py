@@ -10,6 +10,8 @@ Layout::
                        its text is read row by row on demand, like sentences.npy
         faiss.index    the vector search index; the kinds that keep every vector (float32 or
                        float16) also hold the chunk vectors that spare re-embedding
+        faiss_slots.npy  each FAISS slot's chunk row (-1: a dead slot), when a re-index kept
+                       the previous HNSW graph (qa/vectors.py RowIndex; format 5); optional
         vectors.npy    chunk vectors (float32), only for a FAISS kind that does not keep them
                        (hnsw_sq8)
         sentences.npy  sentence vectors as int8 codes, row order = chunk order, then sentence
@@ -63,7 +65,7 @@ from .lexicon import WORD_FILES, Lexicon, SentenceWords
 from .quantize import Int8Rows, quantize_rows
 from .rowfile import RowFile
 from .types import Chunk
-from .vectors import KEEPS_VECTORS, IndexRows, IndexSpec, make_index, tune
+from .vectors import KEEPS_VECTORS, IndexRows, IndexSpec, RowIndex, make_index, tune
 
 # 2: the chunk table in columns (chunks/) instead of chunks.jsonl; file stat identities.
 # 3: word vectors as int8 codes and per-word scales (lexicon_scale.npy) instead of float16:
@@ -71,8 +73,8 @@ from .vectors import KEEPS_VECTORS, IndexRows, IndexSpec, make_index, tune
 # 4: sentence vectors as int8 codes and per-row scales (sentence_scale.npy) instead of float16,
 #    and no vectors.npy where the FAISS index keeps the vectors: a generation of 31k chunks
 #    takes 113 MB instead of 191, which a build (even re-indexing one document) writes in full.
-FORMAT_VERSION = 4
-READABLE_FORMATS = (2, 3, 4)
+FORMAT_VERSION = 5
+READABLE_FORMATS = (2, 3, 4, 5)
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 # Threads that hash and fsync a new generation's files (see _Sealer).
@@ -124,7 +126,7 @@ class StoredIndex:
     # (n_sentences, dim), read as float32: int8 codes and scales (format 4), else float16
     sentence_vectors: Int8Rows | RowFile | np.ndarray
     sentence_offsets: np.ndarray  # chunk i's sentences are rows offsets[i]:offsets[i+1]
-    faiss_index: Any
+    faiss_index: RowIndex  # searched and read by chunk row
     bm25: Any
     lexicon: Lexicon
 
@@ -279,8 +281,12 @@ def save(
     lexicon: Lexicon,
     bm25_tokens: Any = None,
     sentence_words: SentenceWords | None = None,
+    faiss_index: RowIndex | None = None,
 ) -> Path:
     """Write a new generation and make it live; the previous one stays whole until then.
+
+    The FAISS index is built from ``vectors`` as the manifest's spec says, unless one is given
+    (the previous graph brought up to date: ``vectors.updated_graph``).
 
     Returns:
         The folder of the new generation.
@@ -309,8 +315,10 @@ def save(
             )
             sealer.add_written()
             # Flat or HNSW, as the indexer chose and recorded in the manifest (qa/vectors.py).
-            findex = make_index(vectors, spec)
-            faiss.write_index(findex, str(tmp / "faiss.index"))
+            findex = faiss_index if faiss_index is not None else RowIndex(make_index(vectors, spec))
+            faiss.write_index(findex.index, str(tmp / "faiss.index"))
+            if findex.slot_rows is not None:
+                np.save(tmp / SLOTS, findex.slot_rows)
             sealer.add_written()
             bm25.save(str(tmp / "bm25"), show_progress=False)
             if bm25_tokens is not None:  # qa.retrieval.TokenIds: spares the next build re-tokenizing
@@ -443,6 +451,8 @@ def read_manifest(gen: Path) -> dict[str, Any]:
 
 # Files every generation has; a manifest that does not list them all (with checksums) would let
 # a swapped or hand-made manifest skip the checks.
+# Each FAISS slot's chunk row (-1: dead), when a re-index kept the previous graph (vectors.RowIndex).
+SLOTS = "faiss_slots.npy"
 REQUIRED_FILES = (
     *chunktable.FILES, "sentences.npy", "faiss.index", "lexicon.txt", "lexicon.npy", "lexicon_df.npy",
 )  # fmt: skip
@@ -518,12 +528,14 @@ def load(index_dir: str | Path, *, generation: str | None = None) -> StoredIndex
     verify(gen, manifest)
     try:
         chunks = ChunkTable(gen / chunktable.FOLDER)
-        findex = faiss.read_index(str(gen / "faiss.index"))
-        tune(findex, IndexSpec.from_manifest(manifest.get("faiss")))
+        raw = faiss.read_index(str(gen / "faiss.index"))
+        tune(raw, IndexSpec.from_manifest(manifest.get("faiss")))
+        slots = np.load(gen / SLOTS, allow_pickle=False) if SLOTS in manifest["files"] else None
+        findex = RowIndex(raw, slots)
         vectors: np.ndarray | IndexRows = (
             np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False)
             if "vectors.npy" in manifest["files"]
-            else IndexRows(findex)
+            else IndexRows(raw, findex.row_slots)
         )
         # Sampled sparsely by each question: read, not mapped.
         sent_vectors: Int8Rows | RowFile = RowFile(gen / "sentences.npy")

@@ -499,3 +499,63 @@ def test_the_cycle_collector_is_paused_during_a_build_and_restored(tmp_path, mon
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _with_notes(n: int) -> dict[str, str]:
+    """The small corpus and ``n`` one-chunk notes, so that one change leaves few slots dead."""
+    colours = ["red", "white", "blue", "green", "yellow", "black", "grey"]
+    return DOCS | {
+        f"notes/{i:02d}.txt": f"The lighthouse at cape {i} was painted {colours[i % 7]} in {1900 + 3 * i}.\n"
+        for i in range(n)
+    }
+
+
+def test_a_re_index_keeps_the_hnsw_graph_and_searches_it_by_row(tmp_path):
+    seeds, index = _write(tmp_path / "seeds", _with_notes(30)), tmp_path / "index"
+    _build(seeds, index, vector_index="hnsw_fp16")
+    _edit_add_delete(seeds)
+
+    report = _build(seeds, index, vector_index="hnsw_fp16")
+
+    assert report.reused > 0 and report.removed == ["bees.md"]
+    loaded = store.load(index)
+    graph = loaded.faiss_index
+    # The bees' and the edited river chunk's slots are dead; the new chunks took new slots.
+    assert store.SLOTS in loaded.manifest["files"] and graph.dead > 0
+    assert graph.ntotal == len(loaded.chunks) == loaded.vectors.shape[0]
+    # Asked for every slot, a search returns each chunk row once and no dead slot.
+    # And the scores are those of a build from scratch, row for row (the notes' near-ties
+    # make ranks differ by the ~1e-3 a text embedded in another batch differs by).
+    _build(seeds, tmp_path / "scratch", rebuild=True)
+    ref = store.load(tmp_path / "scratch")
+    assert loaded.chunks == ref.chunks
+    every = np.arange(len(ref.chunks))
+    np.testing.assert_allclose(loaded.vectors[every], ref.vectors[every], atol=3e-3)
+    np.testing.assert_allclose(graph.reconstruct_batch(every), ref.vectors[every], atol=3e-3)
+    for query in np.asarray(ref.vectors[[0, 5, len(ref.chunks) - 1]], dtype=np.float32):
+        got, want = (_scores(ix.faiss_index, query) for ix in (loaded, ref))
+        assert sorted(got) == sorted(want) == every.tolist()
+        np.testing.assert_allclose([got[r] for r in every], [want[r] for r in every], atol=3e-3)
+
+
+def _scores(faiss_index, query: np.ndarray) -> dict[int, float]:
+    """Each row's score from a search asked for every slot (dead slots included)."""
+    scores, rows = faiss_index.search(query[None], int(faiss_index.index.ntotal))
+    found = [(r, s) for r, s in zip(rows[0].tolist(), scores[0].tolist(), strict=True) if r >= 0]
+    assert len(found) == len({r for r, _ in found})  # each row once
+    return dict(found)
+
+
+def test_a_graph_with_too_many_dead_slots_is_built_anew(tmp_path):
+    seeds, index = _write(tmp_path / "seeds", _with_notes(8)), tmp_path / "index"
+    _build(seeds, index, vector_index="hnsw_fp16")
+    for i in range(4):
+        (seeds / "notes" / f"{i:02d}.txt").unlink()
+    (seeds / "bees.md").unlink()
+
+    _build(seeds, index, vector_index="hnsw_fp16")
+
+    loaded = store.load(index)
+    assert store.SLOTS not in loaded.manifest["files"]  # a new graph: its slots are its rows
+    assert loaded.faiss_index.dead == 0 and loaded.faiss_index.index.ntotal == len(loaded.chunks)
+    _assert_same_as_scratch(seeds, index, tmp_path / "scratch")

@@ -316,7 +316,7 @@ def test_an_unreadable_manifest_raises_a_qa_error(index_copy, content):
         store.load(index_copy)
 
 
-@pytest.mark.parametrize("version", [0, 1, 5, 999, None, "2", 3.0, True])
+@pytest.mark.parametrize("version", [0, 1, 6, 999, None, "2", 3.0, True])
 def test_a_wrong_format_version_raises_index_mismatch(index_copy, version):
     path = _live(index_copy) / "manifest.json"
     manifest = json.loads(path.read_text())
@@ -656,7 +656,7 @@ def test_a_format_3_index_is_still_read_and_a_build_over_it_keeps_its_vectors(bu
     again = build_index(corpus, index_copy, settings=SETTINGS, progress=False)
     assert again.changed and 0 < again.embedded < report.chunks
     new = store.load(index_copy)
-    assert new.manifest["format_version"] == store.FORMAT_VERSION == 4
+    assert new.manifest["format_version"] == store.FORMAT_VERSION == 5
     assert "vectors.npy" not in new.manifest["files"]
     # The unchanged chunks (the first document's) kept their vectors: no re-embedding.
     n = report.chunks - again.embedded

@@ -130,3 +130,58 @@ def test_index_rows_read_back_what_the_index_keeps_as_float32(kind):
     assert np.array_equal(kept[3], kept[np.array([3])][0]) and kept[2:5].shape == (3, 384)
     with pytest.raises(IndexError):
         kept[np.array([200])]
+
+
+def _graph(n: int, kind: str = "hnsw_fp16") -> tuple[vectors.RowIndex, IndexSpec, np.ndarray]:
+    data = _unit(n, seed=3)
+    spec = IndexSpec(kind, dict(HNSW_DEFAULTS))
+    return vectors.RowIndex(make_index(data, spec)), spec, data
+
+
+def test_an_updated_graph_keeps_slots_adds_new_vectors_and_never_returns_a_dead_one():
+    previous, spec, data = _graph(200)
+    # Rows 0-19 went; the other 180 stay (in a new order), and 30 new vectors come.
+    new = _unit(30, seed=4)
+    src = np.concatenate([np.arange(199, 19, -1), np.full(30, -1)])
+    now = np.concatenate([data[src[:180]], new])
+
+    graph = vectors.updated_graph(previous, spec, spec, src, now)
+
+    assert graph is not None and graph.dead == 20 and graph.ntotal == 210 == graph.index.ntotal - 20
+    np.testing.assert_allclose(graph.reconstruct_batch(np.arange(210)), now, atol=1e-3)
+    exact = make_index(now, IndexSpec("flat"))
+    for query in [*data[:5], *new[:5]]:  # the gone vectors' own neighbourhoods, and the new
+        scores, rows = graph.search(query[None], 10)
+        want_scores, want_rows = exact.search(query[None], 10)
+        assert rows[0].tolist() == want_rows[0].tolist()
+        np.testing.assert_allclose(scores[0], want_scores[0], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["another kind", "another M", "too many gone", "another dimension"],
+)
+def test_a_graph_is_built_anew_when_it_cannot_be_kept(change):
+    previous, spec, data = _graph(100)
+    src, now, want = np.arange(100), data, spec
+    if change == "another kind":
+        want = IndexSpec("hnsw", dict(HNSW_DEFAULTS))
+    elif change == "another M":
+        want = IndexSpec("hnsw_fp16", {**HNSW_DEFAULTS, "M": 16})
+    elif change == "too many gone":  # 30 of 100 rows replaced: 30 of 130 slots dead
+        src = np.concatenate([np.arange(70), np.full(30, -1)])
+    else:
+        now = _unit(100, dim=8)
+        src = np.full(100, -1)
+    assert vectors.updated_graph(previous, spec, want, src, now) is None
+    # Only efSearch differing is a search setting: the graph is kept.
+    faster = IndexSpec("hnsw_fp16", {**HNSW_DEFAULTS, "efSearch": 64})
+    kept = vectors.updated_graph(_graph(100)[0], spec, faster, np.arange(100), data)
+    assert kept is not None and kept.slot_rows is None and kept.hnsw.efSearch == 64
+
+
+@pytest.mark.parametrize("slot_rows", [[0, 1, 1], [0, 2, -1], [0, 1], [5, -1, 0]])
+def test_slot_rows_that_are_not_a_permutation_of_the_rows_are_refused(slot_rows):
+    index = make_index(_unit(3), IndexSpec("hnsw_fp16", dict(HNSW_DEFAULTS)))
+    with pytest.raises(ValueError):
+        vectors.RowIndex(index, np.array(slot_rows))
