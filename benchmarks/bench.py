@@ -714,6 +714,7 @@ def w_recall(a: dict) -> dict:
     spec = choose(AUTO_FLAT_MAX + 1, "auto")  # the approximate index auto builds for a large corpus
     _, approx = make_index(pool, spec).search(qv, 10)
     out["real"] = {"vectors": len(pool), "recall": recall_at_k(truth, approx), "spec": spec.to_dict()}
+    out["kept_graph"] = _kept_graph_recall(pool, qv, spec)
     for index_dir in a["derived"]:
         gen = live(Path(index_dir))
         manifest = json.loads((gen / "manifest.json").read_text())
@@ -732,6 +733,39 @@ def w_recall(a: dict) -> dict:
             "spec": manifest["faiss"],
         }
     return out
+
+
+def _kept_graph_recall(pool, qv, spec) -> dict:
+    """Recall@10 of a graph that re-indexes kept, with as many dead slots as one may keep.
+
+    The graph is built over 80% of the real vectors; then a fifth of its slots' chunks go and
+    the remaining real vectors come, as ``updated_graph`` does it (just under REUSE_DEAD_MAX of
+    the slots dead), and its search is checked against an exact one over the vectors now live.
+    """
+    import faiss
+    import numpy as np
+
+    from qa.vectors import REUSE_DEAD_MAX, RowIndex, make_index, recall_at_k, updated_graph
+
+    pool = pool[np.random.default_rng(0).permutation(len(pool))]
+    n_base = int(len(pool) * (1 - REUSE_DEAD_MAX))
+    n_gone = int(n_base * REUSE_DEAD_MAX / (1 - REUSE_DEAD_MAX)) - 1
+    base, came = pool[:n_base], pool[n_base : n_base + n_gone]
+    now = np.concatenate([base[n_gone:], came])
+    src = np.concatenate([np.arange(n_gone, n_base), np.full(len(came), -1)])
+    graph = updated_graph(RowIndex(make_index(base, spec)), spec, spec, src, now)
+    if graph is None:
+        raise RuntimeError("the graph was not kept")
+    exact = faiss.IndexFlatIP(now.shape[1])
+    exact.add(np.ascontiguousarray(now))
+    _, truth = exact.search(qv, 10)
+    _, approx = graph.search(qv, 10)
+    return {
+        "vectors": len(now),
+        "dead": graph.dead,
+        "slots": int(graph.index.ntotal),
+        "recall": recall_at_k(truth, approx),
+    }
 
 
 WORKERS = {name[2:]: fn for name, fn in globals().items() if name.startswith("w_")}
@@ -1090,83 +1124,92 @@ def _run_all(
     if not args.no_reindex:
         results["reindex"] = _reindex(args, run, work, base_docs, base_index, extras, have_txtai, R)
 
+    # 6. Re-indexing at 100k chunks (an HNSW index), on the derived corpus measured above, now
+    # that nothing else needs it as it was.
+    big = work / "derived-100000"
+    if not args.no_reindex and str(100_000) in results["derive"] and (big / "index" / "CURRENT").is_file():
+        txtai = work / "txtai-100000"
+        results["reindex_100k"] = _reindex_runs(
+            args, run, work / "reindex-100000", big / "docs", big / "index",
+            txtai if have_txtai and txtai.exists() else None, extras, R,
+        )  # fmt: skip
+
 
 def _reindex(args, run: Runner, work: Path, base_docs: Path, base_index: Path, extras, have_txtai, R) -> dict:
-    import numpy as np
-
+    """Re-indexing after one document of a 10,000-document corpus changed (derived for it)."""
     r_docs, r_index = work / "reindex" / "docs", work / "reindex" / "index"
     res = run(
         "derive", base_index=str(base_index), base_docs=str(base_docs), out_docs=str(r_docs),
         out_index=str(r_index), documents=10_000, label="10,000 documents",
     )  # fmt: skip
-    out: dict = {"derive": res, "qa": [], "txtai": [], "plain": []}
     if "error" in res:
-        return out
-    gen = live(r_index)
-    rows = read_rows(gen)
-    owners = [r["doc"] for r in rows]
+        return {"derive": res}
+    txtai = None
+    if have_txtai:
+        txtai = work / "reindex" / "txtai"
+        made = run("txtai_derive", index=str(r_index), out=str(txtai))
+        txtai = None if "error" in made else txtai
+    return {"derive": res, **_reindex_runs(args, run, work / "reindex", r_docs, r_index, txtai, extras, R)}
+
+
+def _reindex_runs(
+    args, run: Runner, folder: Path, r_docs: Path, r_index: Path, txtai: Path | None, extras, R
+) -> dict:
+    """Each system brings its index of ``r_docs`` up to date after one document changed, R times.
+
+    The peers get their own copies of the corpus folder (hard links); txtai's index (``txtai``,
+    made from the same vectors) and the plain path's vectors are updated where they are.
+    """
+    import numpy as np
+
+    rows = read_rows(live(r_index))
     old_chunks: dict[str, int] = {}
-    for o in owners:
-        old_chunks[o] = old_chunks.get(o, 0) + 1
-    # The peers get their own copies of the corpus folder (hard links) and of the index.
+    for r in rows:
+        old_chunks[r["doc"]] = old_chunks.get(r["doc"], 0) + 1
     peers = {}
-    for s in ("plain", "txtai") if have_txtai else ("plain",):
-        peer_docs = work / "reindex" / f"{s}-docs"
+    for s in ("plain", "txtai") if txtai else ("plain",):
+        peer_docs = folder / f"{s}-docs"
         shutil.rmtree(peer_docs, ignore_errors=True)
         shutil.copytree(r_docs, peer_docs, copy_function=os.link)
         peers[s] = peer_docs
-    plain_dir = work / "reindex" / "plain"
+    plain_dir = folder / "plain"
     plain_dir.mkdir(parents=True, exist_ok=True)
     np.save(plain_dir / "vectors.npy", np.load(peer_vectors(r_index)))
-    (plain_dir / "owners.json").write_text(json.dumps(owners))
-    if have_txtai:
-        out["txtai_derive"] = run("txtai_derive", index=str(r_index), out=str(work / "reindex" / "txtai"))
+    (plain_dir / "owners.json").write_text(json.dumps([r["doc"] for r in rows]))
     doc_ids = sorted(old_chunks)
-    # One untimed round first, on a document the timed rounds leave alone. The derived index
-    # stores no BM25 tokens, so qa's first re-index tokenizes all 30k chunks (2.5-2.7 s; a
-    # qa-built index has them), and every system's first run reads its files from disk.
-    warm = doc_ids[0]
-    run("reindex", docs=str(r_docs), index=str(r_index), doc=warm, extra=extras[0], label=f"{warm}, warm-up")
-    run("plain_reindex", docs=str(peers["plain"]), index=str(plain_dir), doc=warm, extra=extras[0],
-        label=f"{warm}, warm-up")  # fmt: skip
-    if have_txtai and "error" not in out.get("txtai_derive", {}):
-        run("txtai_reindex", docs=str(peers["txtai"]), index=str(work / "reindex" / "txtai"), doc=warm,
-            extra=extras[0], old_chunks=old_chunks[warm], label=f"{warm}, warm-up")  # fmt: skip
-    for r in range(R):
-        doc = doc_ids[(r + 1) * len(doc_ids) // (R + 1)]
-        extra = extras[r % len(extras)]
-        label = f"{doc}, run {r + 1}"
-        out["qa"].append(
-            run(
-                "reindex",
-                docs=str(r_docs),
-                index=str(r_index),
-                doc=doc,
-                extra=extra,
-                label=label,
-            )
-        )
-        out["plain"].append(
-            run(
+    out: dict = {"qa": [], "txtai": [], "plain": []}
+
+    def each(doc: str, extra: str, label: str, keep: bool = True) -> None:
+        results = {
+            "qa": run("reindex", docs=str(r_docs), index=str(r_index), doc=doc, extra=extra, label=label),
+            "plain": run(
                 "plain_reindex",
                 docs=str(peers["plain"]),
                 index=str(plain_dir),
                 doc=doc,
                 extra=extra,
                 label=label,
-            )
-        )
-        if have_txtai and "error" not in out.get("txtai_derive", {}):
-            out["txtai"].append(
-                run(
-                    "txtai_reindex", docs=str(peers["txtai"]), index=str(work / "reindex" / "txtai"), doc=doc,
-                    extra=extra, old_chunks=old_chunks[doc], label=label,
-                )
-            )  # fmt: skip
+            ),  # fmt: skip
+        }
+        if txtai:
+            results["txtai"] = run("txtai_reindex", docs=str(peers["txtai"]), index=str(txtai), doc=doc,
+                                   extra=extra, old_chunks=old_chunks[doc], label=label)  # fmt: skip
+        if keep:
+            for s, res in results.items():
+                out[s].append(res)
+
+    # One untimed round first, on a document the timed rounds leave alone. A derived index
+    # stores no BM25 tokens, so qa's first re-index tokenizes every chunk (2.5-2.7 s at 30k; a
+    # qa-built index has them), and every system's first run reads its files from disk.
+    each(doc_ids[0], extras[0], f"{doc_ids[0]}, warm-up", keep=False)
+    for r in range(R):
+        doc = doc_ids[(r + 1) * len(doc_ids) // (R + 1)]
+        each(doc, extras[r % len(extras)], f"{doc}, run {r + 1}")
     if args.profile:  # a separate, uncounted run on another document
         doc = doc_ids[-1]
         run("reindex", docs=str(r_docs), index=str(r_index), doc=doc, extra=extras[0], label=f"{doc}, profiled",
-            profile=str(args.out / "profile-reindex.txt"))  # fmt: skip
+            profile=str(args.out / f"profile-reindex-{len(rows)}.txt"))  # fmt: skip
+    out["documents"], out["chunks"] = len(doc_ids), len(rows)
     return out
 
 
@@ -1276,10 +1319,12 @@ def render(results: dict) -> str:
                 z = median_of([{"m": x["rss"]["VmRSS"]} for x in lat[n].get(s, []) if "rss" in x], "m")
                 vals[s] = (z - a) * 1024 / (int(n) - int(lo)) / 1000 if a and z else None
             row("memory per chunk, KB", f"{int(lo):,} → {int(n):,}", vals, 3.0, False, "{:.2f}", "{:.0f}")
-    ri = results.get("reindex")
-    if ri and "error" not in ri.get("derive", {}):
-        vals = {s: median_of(ri.get(s, []), "seconds") for s in systems}
-        row("re-index 1 changed doc, s", f"{ri['derive']['documents']:,} docs", vals, None, False, "{:.2f}")
+    for key in ("reindex", "reindex_100k"):
+        ri = results.get(key)
+        if ri and "error" not in ri.get("derive", {}) and ri.get("qa"):
+            vals = {s: median_of(ri.get(s, []), "seconds") for s in systems}
+            where = f"{ri['documents']:,} docs" + (f", {ri['chunks']:,} chunks" if key != "reindex" else "")
+            row("re-index 1 changed doc, s", where, vals, None, False, "{:.2f}")
     rec = results.get("recall") or {}
     out = head + "\n" + "\n".join(lines)
     if rec and "error" not in rec:
@@ -1291,8 +1336,14 @@ def render(results: dict) -> str:
                 f"efSearch={real['spec']['params']['efSearch']}) on "
                 f"{real['vectors']:,} real vectors: recall@10 {real['recall']:.3f}"
             )
+        kept = rec.get("kept_graph")
+        if kept:
+            notes.append(
+                f"the same graph kept by re-indexes, {kept['dead']:,} of its {kept['slots']:,} slots dead: "
+                f"{kept['recall']:.3f}"
+            )
         for key, v in rec.items():
-            if key != "real":
+            if key not in ("real", "kept_graph"):
                 notes.append(
                     f"the {v['spec']['kind']} index ask() searched at {v['vectors']:,} derived: {v['recall']:.3f}"
                 )
