@@ -497,7 +497,7 @@ MENTIONED = ((ASKS_ROLE, None), (ASKS_FOUNDING, "founding date"), (ASKS_SEAT, "l
 class AnswerTypes:
     """What a question asks for."""
 
-    rank: tuple[re.Pattern | NamesOther, ...] = ()  # a sentence holding one of these ranks higher
+    rank: tuple[re.Pattern | NamesOther | CountOf, ...] = ()  # a sentence holding one of these ranks higher
     pick: tuple[re.Pattern, ...] = ()  # ... is chosen within its passage, which ranks as before
     required: tuple[tuple[re.Pattern, str], ...] = ()  # what a passage must state, and its name
     counted: str | None = None  # what a "how many" question counts (one of its words)
@@ -533,6 +533,12 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     counted = counted_word(text, qwords)
     part = counted_part(text, qwords, word_vecs, counted)
     vec = word_vecs[qwords.index(counted)] if counted is not None else None
+    if counted is not None:
+        # Numbers are everywhere: a count of the thing asked about ranks above the rest ("How
+        # many customers use Qwen through Model Studio?": "over 290,000 customers ... via its
+        # Model Studio" above "The Model Studio platform provides ...").
+        modifiers = counted_modifiers(text, counted, qwords, word_vecs)
+        rank += (CountOf(lexicon, counted, vec, part[1:] if part else None, modifiers),)
     m = ASKS_SCORE.search(text)
     scored = (m.group(1) or m.group(2)).lower() if m is not None else None
     scored = scored if scored in qwords else None
@@ -675,3 +681,53 @@ def states_count(
         ):
             return True
     return False
+
+
+def counted_modifiers(
+    text: str, counted: str, qwords: list[str], word_vecs: np.ndarray
+) -> tuple[tuple[str, np.ndarray], ...]:
+    """The words that narrow what a "how many" question counts, with their vectors: "derivative"
+    of "how many derivative models". Not a name (capitalized: "How many Qwen customers"), a
+    determiner, a possessive or a number, which say whose, not what."""
+    m = COUNTED.search(text)
+    out = []
+    for raw in (m.group(1) or m.group(2)).split() if m is not None else ():
+        token = raw.lower().strip("?.,!;:")
+        if counted in words(token):
+            break
+        if token in _BEFORE_COUNTED or token.endswith("'s") or token[:1].isdigit() or raw[:1].isupper():
+            continue
+        out += [(w, word_vecs[qwords.index(w)]) for w in words(token) if w in qwords]
+    return tuple(out)
+
+
+class CountOf:
+    """Matches a sentence that states a count of what a "how many" question counts (ranked as
+    an answer type of its own, on top of the number the sentence holds).
+
+    The count must be of the counted thing (``states_count``), of the part asked for, and the
+    sentence must hold each of the question's ``counted_modifiers`` or a word as close to it
+    as MATCH_FLOOR: "over 300 models" is no count of "derivative models".
+    """
+
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        counted: str,
+        vec: np.ndarray,
+        part: tuple[tuple[str, ...], np.ndarray] | None,
+        modifiers: tuple[tuple[str, np.ndarray], ...],
+    ) -> None:
+        self.lexicon, self.counted, self.vec, self.part, self.modifiers = (
+            lexicon,
+            counted,
+            vec,
+            part,
+            modifiers,
+        )
+
+    def search(self, text: str) -> bool:
+        if not states_count(self.lexicon, text, self.counted, self.vec, part=self.part):
+            return False
+        have = set(words(text.lower()))
+        return all(w in have or closest(self.lexicon, have, v) >= MATCH_FLOOR for w, v in self.modifiers)

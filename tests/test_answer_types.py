@@ -578,6 +578,44 @@ def test_a_count_of_a_part_needs_the_part_beside_the_number(text, answers) -> No
     assert answers or lacking == "number of customers outside China"
 
 
+def _count_of(question: str, text: str) -> bool:
+    """Whether the question's CountOf rank type matches text (its words the vocabulary)."""
+    vocab = sorted(set(words(text)) | set(words(question)))
+    lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 10)
+    qwords = words(question)
+    types = answer_types.of_question(question, qwords, get_embedder().encode(qwords), lexicon)
+    (count_of,) = [t for t in types.rank if isinstance(t, answer_types.CountOf)]
+    return count_of.search(text)
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "ranks"),
+    [("How many customers are using Qwen models through Model Studio?",
+      "The platform has over 290,000 customers deploying its models via Model Studio.", True),
+     ("How many customers are using Qwen models through Model Studio?",
+      "The Model Studio platform lets companies customize Qwen models.", False),
+     ("How many customers does Qwen have?", "Qwen spans 12 provinces and 300 models.", False),
+     ("How many derivative models have developers built on Qwen?", "Alibaba has open-sourced over 300 models.", False),
+     ("How many derivative models have developers built on Qwen?", "Developers built 90,000 derivative models.", True),
+     ("How many Qwen customers are there?", "It has over 290,000 customers.", True),
+     ("How many of Qwen's customers are located outside China?", "It has 290,000 customers across robotics.", False)],
+)  # fmt: skip
+def test_a_count_of_the_counted_thing_ranks_as_an_answer_type_of_its_own(question, text, ranks) -> None:
+    assert _count_of(question, text) is ranks
+
+
+def test_what_narrows_a_count_is_not_a_name_a_determiner_or_a_number() -> None:
+    for question, narrowing in [
+        ("How many of its open-source derivative models are used?", ["open", "source", "derivative"]),
+        ("How many Qwen customers are there?", []),
+        ("how many of the enterprise customers pay?", ["enterprise"]),
+    ]:
+        qwords = words(question)
+        found = answer_types.counted_modifiers(question, answer_types.counted_word(question, qwords), qwords,
+                                               get_embedder().encode(qwords))  # fmt: skip
+        assert [w for w, _ in found] == narrowing, question
+
+
 @pytest.mark.parametrize(
     ("question", "origin"),
     [("Which Chinese chipmaker supplies the chips?", "chinese"), ("Which US states regulate AI?", "us"),
