@@ -241,6 +241,15 @@ def test_an_ordinary_question_has_no_notice(seeded):
     assert answer.query == "What does Alibaba's Model Studio do?"
 
 
+def test_a_typo_is_searched_as_the_document_word_and_said(seeded):
+    # "modles" is one edit from the article's "models": without the fix, no count of "modles"
+    # is found and the question abstains.
+    answer = _ask(seeded, "how many modles has alibaba open sourced and since when")
+    assert answer.found and "over 300 models" in answer.passages[0].text
+    assert answer.query == "how many models has alibaba open sourced and since when"
+    assert answer.notices == ("searched for \u201cmodels\u201d (the documents have no \u201cmodles\u201d)",)
+
+
 def test_a_role_the_documents_never_mention_is_not_answered(seeded):
     # The article names no one and no CEO: the closest passages are offered, flagged as such.
     answer = _ask(seeded, "Who is Alibaba's CEO?")
