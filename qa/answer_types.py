@@ -718,13 +718,9 @@ class CountOf:
         part: tuple[tuple[str, ...], np.ndarray] | None,
         modifiers: tuple[tuple[str, np.ndarray], ...],
     ) -> None:
-        self.lexicon, self.counted, self.vec, self.part, self.modifiers = (
-            lexicon,
-            counted,
-            vec,
-            part,
-            modifiers,
-        )
+        self.lexicon = lexicon
+        self.counted, self.vec = counted, vec
+        self.part, self.modifiers = part, modifiers
 
     def search(self, text: str) -> bool:
         if not states_count(self.lexicon, text, self.counted, self.vec, part=self.part):

@@ -73,6 +73,8 @@ from .vectors import KEEPS_VECTORS, IndexRows, IndexSpec, RowIndex, make_index, 
 # 4: sentence vectors as int8 codes and per-row scales (sentence_scale.npy) instead of float16,
 #    and no vectors.npy where the FAISS index keeps the vectors: a generation of 31k chunks
 #    takes 113 MB instead of 191, which a build (even re-indexing one document) writes in full.
+# 5: faiss_slots.npy, when a re-index kept the previous HNSW graph: its slots are no longer rows
+#    (a reader of format 4 would take slots for rows).
 FORMAT_VERSION = 5
 READABLE_FORMATS = (2, 3, 4, 5)
 CURRENT = "CURRENT"
@@ -449,10 +451,10 @@ def read_manifest(gen: Path) -> dict[str, Any]:
     return manifest
 
 
-# Files every generation has; a manifest that does not list them all (with checksums) would let
-# a swapped or hand-made manifest skip the checks.
 # Each FAISS slot's chunk row (-1: dead), when a re-index kept the previous graph (vectors.RowIndex).
 SLOTS = "faiss_slots.npy"
+# Files every generation has; a manifest that does not list them all (with checksums) would let
+# a swapped or hand-made manifest skip the checks.
 REQUIRED_FILES = (
     *chunktable.FILES, "sentences.npy", "faiss.index", "lexicon.txt", "lexicon.npy", "lexicon_df.npy",
 )  # fmt: skip

@@ -47,8 +47,8 @@ AUTO_FLAT_MAX = 50_000
 # (float32: 0.954), and the same ask() latency, for 75 MB less resident memory at 100k.
 HNSW_DEFAULTS = {"M": 32, "efConstruction": 80, "efSearch": 512}
 _INT_PARAMS = {"M", "efConstruction", "efSearch"}
-# Kinds whose index is a graph, slow to build (about 6 s per 100k vectors here) and updated in
-# place by a re-index.
+# Kinds whose index is a graph, slow to build (5.3 s for 100k vectors and 65 s for 1M here:
+# benchmarks/bench.py's faiss_build step) and updated in place by a re-index.
 GRAPH_KINDS = ("hnsw", "hnsw_fp16", "hnsw_sq8")
 # A re-index keeps the previous graph while at most this share of its slots is dead (held by
 # chunks that are gone); past it, the graph is built anew without them.
@@ -165,8 +165,8 @@ def updated_graph(
     went are marked dead (see ``RowIndex``). Built anew: another kind or build parameters, an
     empty or untrained graph, or more than REUSE_DEAD_MAX of the slots dead.
 
-    The previous FAISS index is updated in place, not copied (a copy cost 0.2 s at 100k
-    chunks): ``previous`` is the caller's to give up, and must not be searched afterwards.
+    The previous FAISS index is updated in place, not copied (a copy is as large as the graph):
+    ``previous`` is the caller's to give up, and must not be searched afterwards.
 
     Args:
         previous: the previous generation's index.
@@ -211,8 +211,8 @@ def updated_graph(
 class RowIndex:
     """A FAISS index searched and read by chunk row, whatever slots the rows hold in it.
 
-    A re-index keeps the previous HNSW graph (``updated_graph``): building it anew took 6.2 of a
-    9.6 s re-index of one document at 100k chunks. Kept vectors keep their slots and new ones
+    A re-index keeps the previous HNSW graph (``updated_graph``) rather than build one, which
+    takes longer than the rest of a re-index put together. Kept vectors keep their slots and new ones
     are added at the end, so slots are no longer rows: ``slot_rows`` maps each slot to its row,
     -1 for a dead slot, one whose chunk is gone. Dead slots are left out of every search by an
     ID selector (never returned, whatever k) but still route searches through the graph, as
@@ -227,7 +227,7 @@ class RowIndex:
         import faiss
 
         self.index = index
-        self.slot_rows = slot_rows
+        self.slot_rows: np.ndarray | None = None
         self.row_slots: np.ndarray | None = None
         self._selector = None
         if slot_rows is None:
