@@ -27,7 +27,7 @@ from .ragged import span_positions
 from .retrieval import TokenIds, bm25_from_ids, token_ids, tokens_key
 from .settings import Settings
 from .types import Chunk
-from .vectors import IndexSpec, updated_graph
+from .vectors import KEEPS_VECTORS, IndexSpec, updated_graph
 from .vectors import choose as choose_index
 
 log = logging.getLogger("qa")
@@ -250,6 +250,9 @@ def build_index(
             if previous is not None
             else None
         )
+        if graph is None or index_spec.kind not in KEEPS_VECTORS:
+            # A new index is built from every vector, and vectors.npy holds them all.
+            _fill_kept(vectors, src, previous)
         tokens = _bm25_tokens(chunks, hashes, previous)
         bm25 = bm25_from_ids(tokens)
         lexicon = _lexicon(chunks, hashes, previous, embedder, journal)
@@ -369,11 +372,13 @@ def _embed(
     and from the journal where an interrupted build embedded them.
 
     Sentence vectors are kept as int8 codes and scales (qa/quantize.py); kept ones are copied
-    as they are stored.
+    as they are stored. Kept chunk vectors are not: a kept HNSW graph already holds them, and
+    gathering them as float32 cost 150 MB at 100k chunks and 1.5 GB at 1M (``_fill_kept``
+    does it when a new index needs them).
 
     Returns:
-        The chunk vectors, the sentence vectors, and for each chunk the previous row whose
-        vectors it kept (-1: embedded now).
+        The chunk vectors (kept rows left zero), the sentence vectors, and for each chunk the
+        previous row whose vectors it kept (-1: embedded now).
     """
     cache: dict[str, int] = {}
     if previous is not None and previous.manifest.get("model", {}).get("id") == embedder.model_id:
@@ -399,7 +404,6 @@ def _embed(
     if len(hit):
         # One gather per array: a row-by-row copy of ~30,000 chunks took most of a second.
         rows = src[hit]
-        vectors[hit] = previous.vectors[rows]
         at = span_positions(offsets[hit], n_sents[hit])
         old = previous.sentence_vectors
         if isinstance(old, Int8Rows):
@@ -425,6 +429,13 @@ def _embed(
             sents, known=dict(zip(texts, new, strict=True))
         )
     return vectors, Int8Rows(sent_codes, sent_scales), src
+
+
+def _fill_kept(vectors: np.ndarray, src: np.ndarray, previous: store.StoredIndex | None) -> None:
+    """Fill in the kept rows of ``_embed``'s chunk vectors from the previous index (one gather)."""
+    hit = np.flatnonzero(src >= 0)
+    if len(hit):
+        vectors[hit] = previous.vectors[src[hit]]
 
 
 def _reusable(previous: store.StoredIndex | None, tokenizer: str, key: str) -> bool:

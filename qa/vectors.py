@@ -173,8 +173,8 @@ def updated_graph(
         previous_spec: how it was built (its manifest's spec).
         spec: the spec of the new index.
         src: for each new row, the previous row whose vector it keeps, or -1 for a new vector.
-        vectors: (n_rows, dim) the new index's vectors (only the rows with src -1 are read, and
-            those whose previous row another new row already holds).
+        vectors: (n_rows, dim) the new vectors: only the rows with src -1 are read (a kept
+            vector is read from the graph, where another row holds its slot).
     """
     build = {k: v for k, v in spec.params.items() if k != "efSearch"}  # efSearch is set at search
     if (
@@ -201,7 +201,11 @@ def updated_graph(
         return None
     index = previous.index
     if len(added):
-        index.add(np.ascontiguousarray(vectors[added], dtype=np.float32))
+        fresh = np.ascontiguousarray(vectors[added], dtype=np.float32)
+        copied = src[added] >= 0  # a second row with one previous row's vector
+        if copied.any():
+            fresh[copied] = previous.reconstruct_batch(src[added][copied])
+        index.add(fresh)
     tune(index, spec)
     slot_rows = np.concatenate([slot_rows, added])
     identity = np.array_equal(slot_rows, np.arange(total))

@@ -559,3 +559,24 @@ def test_a_graph_with_too_many_dead_slots_is_built_anew(tmp_path):
     assert store.SLOTS not in loaded.manifest["files"]  # a new graph: its slots are its rows
     assert loaded.faiss_index.dead == 0 and loaded.faiss_index.index.ntotal == len(loaded.chunks)
     _assert_same_as_scratch(seeds, index, tmp_path / "scratch")
+
+
+def test_a_copied_document_takes_its_vectors_from_the_kept_graph(tmp_path):
+    seeds, index = _write(tmp_path / "seeds", _with_notes(30)), tmp_path / "index"
+    _build(seeds, index, vector_index="hnsw_fp16")
+    # The copy's chunks come first in the table and take the rivers' slots; the rivers' own
+    # chunks get new slots, their vectors read back from the graph.
+    shutil.copy(seeds / "rivers.txt", seeds / "a-rivers.txt")
+
+    report = _build(seeds, index, vector_index="hnsw_fp16", embedder=_Forbidden())
+
+    assert report.embedded == 0  # the copy's texts are all known
+    loaded = store.load(index)
+    assert store.SLOTS in loaded.manifest["files"]  # the graph was kept: its slots are not rows
+    assert loaded.faiss_index.dead == 0 and loaded.faiss_index.ntotal == len(loaded.chunks)
+    rows = loaded.chunks.doc_rows()
+    original, copy = rows["rivers.txt"], rows["a-rivers.txt"]
+    assert len(original) == len(copy) > 0
+    np.testing.assert_array_equal(loaded.vectors[copy], loaded.vectors[original])
+    _, found = loaded.faiss_index.search(np.asarray(loaded.vectors[copy[:1]], dtype=np.float32), 2)
+    assert sorted(found[0].tolist()) == sorted([int(original[0]), int(copy[0])])
