@@ -522,6 +522,8 @@ def test_a_re_index_keeps_the_hnsw_graph_and_searches_it_by_row(tmp_path):
     graph = loaded.faiss_index
     # The bees' and the edited river chunk's slots are dead; the new chunks took new slots.
     assert store.SLOTS in loaded.manifest["files"] and graph.dead > 0
+    # A deleted document's vectors stay nowhere: the dead slots hold zero vectors.
+    assert not np.any(graph.index.reconstruct_batch(np.flatnonzero(graph.slot_rows < 0)))
     assert graph.ntotal == len(loaded.chunks) == loaded.vectors.shape[0]
     # Asked for every slot, a search returns each chunk row once and no dead slot.
     # And the scores are those of a build from scratch, row for row (the notes' near-ties

@@ -138,8 +138,9 @@ def _graph(n: int, kind: str = "hnsw_fp16") -> tuple[vectors.RowIndex, IndexSpec
     return vectors.RowIndex(make_index(data, spec)), spec, data
 
 
-def test_an_updated_graph_keeps_slots_adds_new_vectors_and_never_returns_a_dead_one():
-    previous, spec, data = _graph(200)
+@pytest.mark.parametrize("kind", ["hnsw", "hnsw_fp16"])
+def test_an_updated_graph_keeps_slots_adds_new_vectors_and_never_returns_a_dead_one(kind):
+    previous, spec, data = _graph(200, kind)
     # Rows 0-19 went; the other 180 stay (in a new order), and 30 new vectors come.
     new = _unit(30, seed=4)
     src = np.concatenate([np.arange(199, 19, -1), np.full(30, -1)])
@@ -148,6 +149,10 @@ def test_an_updated_graph_keeps_slots_adds_new_vectors_and_never_returns_a_dead_
     graph = vectors.updated_graph(previous, spec, spec, src, now)
 
     assert graph is not None and graph.dead == 20 and graph.ntotal == 210 == graph.index.ntotal - 20
+    # The gone vectors are erased, not only hidden: nothing of them stays in the index.
+    dead = np.flatnonzero(graph.slot_rows < 0)
+    assert dead.tolist() == list(range(20))
+    assert not np.any(graph.index.reconstruct_batch(dead))
     np.testing.assert_allclose(graph.reconstruct_batch(np.arange(210)), now, atol=1e-3)
     exact = make_index(now, IndexSpec("flat"))
     for query in [*data[:5], *new[:5]]:  # the gone vectors' own neighbourhoods, and the new
