@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -146,6 +147,53 @@ class NamesOther:
         return False
 
 
+# "Which countries outside China have the most users?", "What country is it based in?": the
+# name asked for is a country's, which a passage naming only other things (a product, a
+# company) does not give. Not "Which kinds of countries ...", which asks for a description.
+ASKS_COUNTRY = re.compile(
+    rf"\b(?:which|what)\s+(?!(?:{_SORT_OF})\s+of\b)(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?"
+    r"(?:countries|country|nations?)\b",
+    re.I,
+)
+# Everyday names pycountry does not list ("Russian Federation" is "Russia" in prose).
+_COUNTRY_ALIASES = ("Russia", "America", "Britain", "Great Britain", "US", "U.S.", "USA", "UK", "U.K.")
+# Where-from words that name a country ("American", "Japanese"); "Western" and "European" do not.
+_NOT_COUNTRIES = frozenset(("western", "european"))
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> re.Pattern:
+    """Country names as prose writes them: pycountry's names, common and official names (not its
+    inverted "Korea, Republic of" forms), and _COUNTRY_ALIASES."""
+    import pycountry
+
+    names = {
+        name
+        for country in pycountry.countries
+        for name in (getattr(country, a, None) for a in ("name", "common_name", "official_name"))
+        if name and "," not in name
+    }
+    names.update(_COUNTRY_ALIASES)
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w])")
+
+
+def _countries_in(text: str) -> set[str]:
+    """The countries text names: by name (as written), or by a where-from word (ORIGINS' key)."""
+    named = {m.group() for m in _country_names().finditer(text)}
+    return named | {k for k, pattern in _ORIGIN.items() if k not in _NOT_COUNTRIES and pattern.search(text)}
+
+
+class NamesCountry:
+    """Matches a text that names a country the question does not (ASKS_COUNTRY's answer)."""
+
+    def __init__(self, question: str) -> None:
+        self.asked = frozenset(_countries_in(question))
+
+    def search(self, text: str) -> bool:
+        return bool(_countries_in(text) - self.asked)
+
+
 # A word a question capitalizes, past its sentence's first word ("such as Huawei Ascend", "GPT-4",
 # "x86"), is a name it relies on; answer.unknown_name tells whether the documents
 # mention it, or anything close to it, at all. A question in title case names nothing this way.
@@ -175,10 +223,14 @@ def question_names(text: str, qwords: list[str]) -> tuple[tuple[str, str], ...]:
 # A question about an amount of money (a price, a cost, a revenue) is answered only by a passage
 # that states one, in a currency or as free: when the best passage has none, the documents do
 # not say, however close its topic.
+_MAGNITUDE_WORDS = r"billions?|millions?|trillions?|thousands?|hundreds?"
+_MONEY_VERBS = (
+    r"cost|costs|charge|charges|charging|charged|pay|pays|paying|paid|spend|spends|spending|spent|earn|earns|"
+    r"earning|earned|invest|invests|investing|invested|raise|raised|raising|worth"
+)
 ASKS_MONEY = re.compile(
-    r"\bhow much\b(?:\s+\S+){0,10}?\s+(?:cost|costs|charge|charges|charged|pay|pays|paid|spend|spends|"
-    r"spent|earn|earns|earned|sell|sells|sold|price|priced|worth|raise|raised|invest|invests|invested|"
-    r"investing)\b|\bhow much (?:money|revenue|profit|income|funding|cash|capital)\b"
+    rf"\bhow much\b(?:\s+\S+){{0,10}}?\s+(?:{_MONEY_VERBS}|sell|sells|sold|price|priced)\b"
+    r"|\bhow much (?:money|revenue|profit|income|funding|cash|capital)\b"
     r"|\bhow (?:expensive|costly|cheap)\b"
     r"|\bwhat (?:does|do|did) (?:\S+\s+){1,10}?(?:cost|charge|pay)\b(?! attention)"
     r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s'|(?-i:[A-Z][\w&.-]*))\s+){0,4}(?:price|prices|cost|costs|fee|fees|"
@@ -186,7 +238,10 @@ ASKS_MONEY = re.compile(
     r"|\bin (?:dollar|euro|yuan|rmb|monetary|cash) terms\b"
     r"|\bwhat (?:\S+\s+){0,2}?(?:fines|penalties)\b"
     r"|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?(?:fines?|penalt(?:y|ies))\b"
-    r"|\bmarket cap(?:itali[sz]ation)?\b|\bpricing\b|\b(?:stock|share) prices?\b",
+    r"|\bmarket cap(?:itali[sz]ation)?\b|\bpricing\b|\b(?:stock|share) prices?\b"
+    # "How many billions is it spending?", "How many dollars does it charge?"
+    rf"|\bhow many (?:(?:{_MAGNITUDE_WORDS}) (?:of )?)?(?:dollars|euros|yuan|renminbi|pounds|yen|rupees)\b"
+    rf"|\bhow many (?:{_MAGNITUDE_WORDS})\b(?:\s+\S+){{0,8}}?\s+(?:{_MONEY_VERBS})\b",
     re.I,
 )
 MONEY = re.compile(
@@ -206,7 +261,9 @@ _EARLIER = (
 )
 ASKS_COMPARISON = re.compile(
     rf"\b(?:compare[ds]?(?! (?:with|to) (?:{_EARLIER})\b)|comparisons?|comparable|likened|liken|similar|"
-    r"parallel\w*|resembl\w+|analog\w*|akin)\b",
+    r"parallel\w*|resembl\w+|analog\w*|akin)\b"
+    # "What might it become as foundational as?": the question ends where the comparison's other side goes.
+    r"|\bas [\w-]+ as\W*$",
     re.I,
 )
 COMPARISON = re.compile(
@@ -297,7 +354,8 @@ SHARE = re.compile(
 # Qwen License") or "licensed under ..."; "eliminating licensing costs" names none.
 ASKS_LICENSE = re.compile(
     r"\b(?:what|which)\s+(?:\S+\s+){0,3}?licen[cs](?:es?|ing terms)\b|\bunder what (?:terms|licen[cs]e)\b"
-    r"|\bhow (?:is|are|was|were)\s+(?:\S+\s+){1,10}?licen[cs]ed\b",
+    r"|\bhow (?:is|are|was|were)\s+(?:\S+\s+){1,10}?licen[cs]ed\b"
+    r"|\blicen[cs]e\s+(?:type|kind|terms|name)\b|\b(?:type|kind|sort) of licen[cs]e\b",
     re.I,
 )
 LICENSE = re.compile(
@@ -400,10 +458,15 @@ _COUNTED_PART = re.compile(
     r"(in|outside|from|within)\s+((?:[\w'-]+\s*){1,4})",
     re.I,
 )
-# "What is its parameter count?", "In terms of user count, ...": the word before "count".
-_NOUN_COUNT = re.compile(r"\b([\w'-]+)\s+count\b(?!\s+on\b)", re.I)
-# Counting words that name no thing of their own ("how many times").
-_NOT_COUNTED = frozenset({"times", "ways", "kinds", "types", "sorts"})
+# "What is its parameter count?", "In terms of user count, ...": the word before "count"; and
+# a keyword query that ends on what it wants ("qwen customers number", "api call volume").
+_NOUN_COUNT = re.compile(r"\b([\w'-]+)\s+(?:count\b(?!\s+on\b)|(?:number|volume|total)\W*$)", re.I)
+# Counting words that name no thing of their own ("how many times", "how many billions"), and
+# words whose "number" is an identifier ("version number").
+_NOT_COUNTED = frozenset(
+    {"times", "ways", "kinds", "types", "sorts", "billions", "millions", "trillions", "thousands", "hundreds"}
+    | {"version", "phone", "serial", "page", "article", "issue", "reference", "account", "registration", "id"}
+)
 # A number of its own, in digits or words: not the digits of a name or version ("Qwen2.5", "COVID-19").
 NUMERAL = re.compile(
     r"(?<![\w.-])\d[\w.,%-]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
@@ -448,6 +511,15 @@ ASKS_FOUNDING = re.compile(
     r"(founded|established|incorporated|born)\b",
     re.I,
 )
+# "When did it first launch Qwen?", "What year was R1 released?": likewise a past launch's date,
+# which a passage that never mentions a launch or release does not give ("as of January 2026").
+# Not "When will Qwen 4 be released?", which "Qwen 4 is due in March" answers.
+_LAUNCH = r"launch|launched|release|released|introduce|introduced|unveil|unveiled|debut|debuted"
+ASKS_LAUNCH = re.compile(
+    r"(?:\bwhen|\b(?:what|which) (?:year|date|month|decade))\s+(?:did|was|were|has|have|had)\b"
+    rf"(?:\s+\S+){{0,10}}?\s+({_LAUNCH})\b",
+    re.I,
+)
 # "Where is it headquartered?", "Which city are its data centers located in?": likewise a place
 # of something, which a passage that never says where it sits does not give (_EXACT_ONLY).
 ASKS_SEAT = re.compile(
@@ -468,6 +540,7 @@ _ROLE_FORMS = {
     "manages": ("manager", "managed"), "managed": ("manager", "manages"),
     "directs": ("director", "directed"), "directed": ("director", "directs"),
     "charge": ("head", "heads", "headed", "leader", "leads", "led", "chief", "director", "manager", "runs"),
+    **dict.fromkeys(_LAUNCH.split("|"), (*_LAUNCH.split("|"), "launches", "releases", "debuts", "available")),
     "headquartered": ("headquarters", "hq", "based"), "located": ("location", "situated", "based"),
     "based": ("headquartered", "headquarters", "located"), "situated": ("located", "location"),
 }  # fmt: skip
@@ -490,7 +563,12 @@ def _places_only(text: str) -> str:
 ROLE_FLOOR = 0.62
 # What a passage must mention, and its name in the notice (None: the role, as the question says
 # it, or the one who does what its verb says). A later match wins.
-MENTIONED = ((ASKS_ROLE, None), (ASKS_FOUNDING, "founding date"), (ASKS_SEAT, "location"))
+MENTIONED = (
+    (ASKS_ROLE, None),
+    (ASKS_FOUNDING, "founding date"),
+    (ASKS_LAUNCH, "launch or release date"),
+    (ASKS_SEAT, "location"),
+)
 
 
 @dataclass(frozen=True)
@@ -499,7 +577,8 @@ class AnswerTypes:
 
     rank: tuple[re.Pattern | NamesOther | CountOf, ...] = ()  # a sentence holding one of these ranks higher
     pick: tuple[re.Pattern, ...] = ()  # ... is chosen within its passage, which ranks as before
-    required: tuple[tuple[re.Pattern, str], ...] = ()  # what a passage must state, and its name
+    # What a passage must state, and its name
+    required: tuple[tuple[re.Pattern | NamesCountry, str], ...] = ()
     counted: str | None = None  # what a "how many" question counts (one of its words)
     counted_vec: np.ndarray | None = None  # the counted word's vector
     # The part of it counted (_COUNTED_PART): as the question says it, its content words, their vectors
@@ -521,6 +600,8 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     origin = asked_origin(text)
     rank += (NamesOther(qwords, lexicon, origin),) if ASKS_NAME.search(text) else ()
     required = tuple((states, what) for asks, states, what in REQUIRED if asks.search(text))
+    if ASKS_COUNTRY.search(text):
+        required += ((NamesCountry(text), "name of a country"),)
     years = tuple(dict.fromkeys(ASKED_YEAR.findall(text)))
     rank += tuple(mentions_year(y) for y in years)
     required += tuple((mentions_year(y), f"mention of {y}") for y in years)
@@ -617,7 +698,7 @@ def counted_word(text: str, qwords: list[str]) -> str | None:
     if m is None:
         m = _NOUN_COUNT.search(text)
         word = m.group(1).lower() if m is not None else None
-        return word if word in qwords else None
+        return word if word in qwords and word not in _NOT_COUNTED else None
     # "How many of Qwen's customers", "How many of the 290,000 customers": "of", a possessive,
     # a determiner or a number name the whole, not the counted.
     following = [

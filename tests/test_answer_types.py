@@ -50,6 +50,10 @@ def _lacks(question: str, text: str) -> str | None:
         ("What is Etna Tours Group's stock price?", True),
         ("How has the share price moved?", True),
         ("What share of visitors climb?", False),
+        ("How many billions is the park spending on new trails in 2026?", True),
+        ("How many dollars does a guided tour cost?", True),
+        ("How many millions of visitors climb each year?", False),
+        ("How many billions of years old is the rock?", False),
     ],
 )
 def test_questions_about_an_amount_of_money_are_told_apart(question, money) -> None:
@@ -137,7 +141,10 @@ def test_a_share_is_a_percentage_or_a_fraction_not_any_number(text, share) -> No
      ("How many times did it grow?", None), ("How much lava flowed?", None), ("Why do glaciers melt?", None),
      ("In terms of parameter count, how big is the largest model?", "parameter"),
      ("What is its user count as of 2026?", "user"), ("Can we count on it?", None), ("Does the count matter?", None),
-     ("Why is API growth more telling than the number of customers?", None)],
+     ("Why is API growth more telling than the number of customers?", None),
+     ("qwen customers number", "customers"), ("qwen daily api call volume", "call"),
+     ("etna visitors total?", "visitors"), ("qwen latest version number", None),
+     ("How does the rising volume of API usage help?", None), ("How many billions is it spending?", None)],
 )  # fmt: skip
 def test_the_counted_thing_is_the_first_plural_after_how_many_or_the_word_before_count(
     question, counted
@@ -185,7 +192,10 @@ def test_a_list_counts_its_items_beside_the_counted_word(text, counts) -> None:
      ("How does its compute investment compare with the US?", True),
      ("By how much have API calls grown compared with a year earlier?", False),
      ("How did revenue grow compared to the previous quarter?", False),
-     ("How large was the rise compared with last year?", False)],
+     ("How large was the rise compared with last year?", False),
+     ("What historical technologies might Qwen become as fundamental as?", True),
+     ("Name the technologies it could become as foundational as.", True),
+     ("Is it as big as they say it is?", False)],
 )  # fmt: skip
 def test_questions_that_ask_for_a_comparison_are_told_apart(question, comparison) -> None:
     assert bool(answer_types.ASKS_COMPARISON.search(question)) is comparison
@@ -286,6 +296,43 @@ def test_a_founding_date_is_answered_only_by_a_passage_about_the_founding(questi
 
 @pytest.mark.parametrize(
     ("question", "text", "answers"),
+    [("When did Alibaba first launch the Qwen model family?", "Qwen serves 290,000 customers as of January 2026.", False),
+     ("When did Alibaba first launch the Qwen model family?", "Alibaba launched Qwen in April 2023.", True),
+     ("When was DeepSeek's R1 released?", "DeepSeek's R1 model, released in January 2026, surprised many.", True),
+     ("When was DeepSeek's R1 released?", "DeepSeek's R1 model debuted in January 2026.", True),
+     ("What year did Alibaba launch Model Studio?", "Model Studio had 290,000 customers in 2026.", False),
+     ("When will Alibaba release Qwen 4?", "Qwen version 4 is due in March.", True),
+     ("When did Alibaba open-source its models?", "Since August 2023, Alibaba has open-sourced 300 models.", True)],
+)  # fmt: skip
+def test_a_past_launch_date_is_answered_only_by_a_passage_about_a_launch(question, text, answers) -> None:
+    """A future release ("When will ... be released?") may be answered by "due in March"."""
+    lacking = _lacks(question, text)
+    assert (lacking is None) is answers
+    assert answers or lacking == "launch or release date"
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answers"),
+    [("Which countries outside China have the most Qwen customers?", "Qwen is to Chinese AI what x86 was to PCs.", False),
+     ("Which countries outside China have the most Qwen customers?", "Most users outside China are in Singapore.", True),
+     ("Which countries' spending could China's buildout match?", "It may exceed investments by the United States and Japan.", True),
+     ("Which countries' spending could China's buildout match?", "It may exceed American and Japanese investments.", True),
+     ("Which countries has Alibaba launched Qwen in?", "Alibaba's Model Studio serves Nikkei and BYD.", False),
+     ("What country is the Etna volcano in?", "Etna towers over Catania in Italy.", True),
+     ("What country is the Etna volcano in?", "Etna towers over Catania in the European south.", False),
+     ("Which kinds of countries adopt it first?", "Developing economies adopt it first.", True)],
+)  # fmt: skip
+def test_a_question_for_a_country_is_answered_only_by_a_passage_naming_another_one(
+    question, text, answers
+) -> None:
+    """Names the question gives ("outside China") and regions ("European") are no answer."""
+    lacking = _lacks(question, text)
+    assert (lacking is None) is answers
+    assert answers or lacking == "name of a country"
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answers"),
     [("Which city is the company headquartered in?", "The company is headquartered in Hangzhou.", True),
      ("Where are its data centers located?", "Its data centers are located in Zhangbei and Ulanqab.", True),
      ("Which city is the company headquartered in?", "The company serves customers in China and abroad.", False),
@@ -306,7 +353,9 @@ def test_where_something_sits_is_answered_only_by_a_passage_that_places_it(quest
     [("What license are the open-source models released under?", True),
      ("Under which software license are the models published?", True), ("How are the models licensed?", True),
      ("Which licensing terms come with the weights?", True),
-     ("What does licensing cost?", False), ("What models are released?", False)],
+     ("What does licensing cost?", False), ("What models are released?", False),
+     ("qwen open source license type", True), ("What kind of license do the weights carry?", True),
+     ("qwen licensing costs", False)],
 )  # fmt: skip
 def test_questions_about_a_license_are_told_apart(question, license) -> None:
     assert bool(answer_types.ASKS_LICENSE.search(question)) is license
@@ -506,6 +555,19 @@ def test_a_question_for_a_named_thing_is_answered_only_by_a_passage_that_names_o
 )  # fmt: skip
 def test_a_question_for_a_noun_count_needs_a_number_of_that_noun(text, answers) -> None:
     assert (_lacks("In terms of parameter count, how big is the largest model?", text) is None) is answers
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answers"),
+    [("qwen customers number", "Qwen has over 290,000 customers across five industries.", True),
+     ("qwen daily api call volume", "API calls have surged 15x year-over-year.", False),
+     ("qwen daily api call volume", "Qwen handles 2 billion API calls a day.", True)],
+)  # fmt: skip
+def test_a_keyword_query_ending_on_number_or_volume_needs_a_count(question, text, answers) -> None:
+    """A multiple ("15x") is a change, not a volume."""
+    lacking = _lacks(question, text)
+    assert (lacking is None) is answers
+    assert answers or lacking.startswith("number of")
 
 
 @pytest.mark.parametrize(
