@@ -347,7 +347,8 @@ def unknown_name(index: StoredIndex, scored: list[Scored], query: Query) -> str 
 
     "Which chips, such as Huawei Ascend, does Alibaba use?" asked of documents that never name
     Huawei is not answered by their passage on domestic chips, however close its topic; "How
-    does Beijing regulate AI?" is, by one about China (0.76).
+    does Beijing regulate AI?" is, by one about China (0.76). A word inside the name does not
+    count: "open" is 0.53 from "OpenAI".
     """
     absent = [(w, form) for w, form in query.types.names if w not in index.lexicon.ids]
     if not absent or not scored:
@@ -363,7 +364,13 @@ def unknown_name(index: StoredIndex, scored: list[Scored], query: Query) -> str 
         flat, _ = index.lexicon.content_ids(texts)
     ids = np.unique(np.asarray(flat, dtype=np.int64))
     vecs = query.word_vecs[[query.words.index(w) for w, _ in absent]]
-    closest = (index.lexicon.rows(ids) @ vecs.T).max(axis=0) if len(ids) else np.full(len(absent), -1.0)
+    sims = index.lexicon.rows(ids) @ vecs.T if len(ids) else np.full((1, len(absent)), -1.0)
+    # A word inside the name ("open" of "OpenAI") is close to it by the tokenizer's pieces, not by meaning.
+    vocab = index.lexicon.vocab
+    inside = np.array([[vocab[i] in w for w, _ in absent] for i in ids.tolist()], dtype=bool).reshape(
+        sims.shape
+    )
+    closest = np.where(inside, -1.0, sims).max(axis=0)
     return next(
         (form for (_, form), c in zip(absent, closest.tolist(), strict=True) if c < MATCH_FLOOR), None
     )

@@ -132,6 +132,14 @@ def test_a_name_no_document_mentions_nor_anything_close_to_it_is_not_answered(
     assert found and "Catania" in passages[0].text
 
 
+def test_a_name_is_not_mentioned_by_a_word_inside_it(small_index) -> None:
+    """ "LavaTech" is close to "lava" (0.57) by the tokenizer's pieces, not by meaning; no document names it."""
+    query = answer.make_query("When did LavaTech map Mount Etna?", get_embedder(), small_index.lexicon)
+    hits = Retriever(small_index, Settings()).search(query.text, query.vec)
+    found, lacking, _ = answer.quotes(small_index, hits, query, Settings())
+    assert not found and lacking == "mention of LavaTech"
+
+
 def test_a_how_many_question_needs_a_number_of_what_it_counts(small_index, tmp_path) -> None:
     """A number nearby is not enough ("1669" counts no islands); one beside the thing is."""
     question = "How many new islands have volcanoes built?"
