@@ -515,9 +515,11 @@ ASKS_FOUNDING = re.compile(
 # which a passage that never mentions a launch or release does not give ("as of January 2026").
 # Not "When will Qwen 4 be released?", which "Qwen 4 is due in March" answers.
 _LAUNCH = r"launch|launched|release|released|introduce|introduced|unveil|unveiled|debut|debuted"
+# The verb is in the same clause: "When did it start open-sourcing models, and how many has
+# it released?" asks when the open-sourcing started.
 ASKS_LAUNCH = re.compile(
     r"(?:\bwhen|\b(?:what|which) (?:year|date|month|decade))\s+(?:did|was|were|has|have|had)\b"
-    rf"(?:\s+\S+){{0,10}}?\s+({_LAUNCH})\b",
+    rf"(?:\s+(?!and\b)[^\s,;]+){{0,10}}?\s+({_LAUNCH})\b",
     re.I,
 )
 # "Where is it headquartered?", "Which city are its data centers located in?": likewise a place
@@ -571,6 +573,10 @@ MENTIONED = (
 )
 
 
+# "What's the price ...?" is "What is the price ...?" to the patterns above.
+_CONTRACTED_IS = re.compile(r"\b(what|where|when|how|which|who)['’]s\b", re.I)
+
+
 @dataclass(frozen=True)
 class AnswerTypes:
     """What a question asks for."""
@@ -596,6 +602,7 @@ class AnswerTypes:
 
 def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Lexicon) -> AnswerTypes:
     """The answer types of a question, given its content words and their vectors."""
+    text = _CONTRACTED_IS.sub(r"\1 is", text)
     rank = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
     origin = asked_origin(text)
     rank += (NamesOther(qwords, lexicon, origin),) if ASKS_NAME.search(text) else ()

@@ -61,6 +61,14 @@ def test_questions_about_an_amount_of_money_are_told_apart(question, money) -> N
 
 
 @pytest.mark.parametrize(
+    "question", ["What's the price per million tokens?", "What’s the company's revenue?"]
+)
+def test_a_contracted_what_is_asks_as_what_is(question) -> None:
+    assert _lacks(question, "The tour group serves 290,000 visitors a year.") == "amount of money"
+    assert _lacks(question, "Tours cost 40 euros per visitor.") is None
+
+
+@pytest.mark.parametrize(
     ("text", "money"),
     [("It costs $5.", True), ("priced at 20 euros", True), ("2.5 billion yuan", True), ("USD 300", True),
      ("The models are freely available.", True), ("It erupted in 1669.", False), ("ten percent", False)],
@@ -302,7 +310,9 @@ def test_a_founding_date_is_answered_only_by_a_passage_about_the_founding(questi
      ("When was DeepSeek's R1 released?", "DeepSeek's R1 model debuted in January 2026.", True),
      ("What year did Alibaba launch Model Studio?", "Model Studio had 290,000 customers in 2026.", False),
      ("When will Alibaba release Qwen 4?", "Qwen version 4 is due in March.", True),
-     ("When did Alibaba open-source its models?", "Since August 2023, Alibaba has open-sourced 300 models.", True)],
+     ("When did Alibaba open-source its models?", "Since August 2023, Alibaba has open-sourced 300 models.", True),
+     ("When did Alibaba start open-sourcing models, and how many has it released?",
+      "Since August 2023, Alibaba has open-sourced over 300 models.", True)],
 )  # fmt: skip
 def test_a_past_launch_date_is_answered_only_by_a_passage_about_a_launch(question, text, answers) -> None:
     """A future release ("When will ... be released?") may be answered by "due in March"."""
