@@ -140,6 +140,22 @@ def test_a_name_is_not_mentioned_by_a_word_inside_it(small_index) -> None:
     assert not found and lacking == "mention of LavaTech"
 
 
+def test_a_question_about_this_piece_is_about_the_article(tmp_path, monkeypatch) -> None:
+    """ "this piece" or "this story" is embedded as "this article", which the model ties to a
+    source line; the question's words stay as written."""
+    index = _index_of(
+        tmp_path, DOC + "\nSource: Based on reporting from the Catania Observer and INGV research.\n"
+    )
+    assert answer.as_embedded("Sources used for this story?") == "Sources used for this article?"
+    query = answer.make_query("What sources was this piece based on?", get_embedder(), index.lexicon)
+    assert "piece" in query.words
+    found, passages = _ask(index, "What sources was this piece based on?")
+    assert found and passages[0].highlighted.startswith("Source:")
+    monkeypatch.setattr(answer, "as_embedded", lambda text: text)
+    found, passages = _ask(index, "What sources was this piece based on?")
+    assert not found
+
+
 def test_a_how_many_question_needs_a_number_of_what_it_counts(small_index, tmp_path) -> None:
     """A number nearby is not enough ("1669" counts no islands); one beside the thing is."""
     question = "How many new islands have volcanoes built?"
