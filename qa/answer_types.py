@@ -108,6 +108,20 @@ def _other_origin(asked: str, text: str) -> bool:
     )
 
 
+# "via its Model Studio", "Alibaba's Qwen platform": a name after a possessive (and the capitalized
+# words of the same name) is something the owner has, a product or a service, not the company,
+# hospital or country a "which companies ..." question asks for (NamesOther ``owned``).
+_OWNED = re.compile(r"(?:\b(?:its|their|his|her|our)|\w's)\s+(?:[A-Z][\w&.'-]*\s+)*$")
+# The named kinds an owned name does answer ("Which platform does it sell through?").
+_OWNABLE_KINDS = re.compile(r"\b(?:services?|products?|platforms?|brands?|models?|languages?)\b", re.I)
+
+
+def _asks_owned(text: str, kind: re.Match) -> bool:
+    """Whether an owned name answers the named kind asked for: a product or the like ("Which
+    platform ..."), or what a named thing has ("Which company's model family ...")."""
+    return bool(_OWNABLE_KINDS.search(kind.group()) or re.match(r"['’]s?\b|s['’]", text[kind.end() :]))
+
+
 class NamesOther:
     """Matches a sentence that names something the question does not (ASKS_NAME's answer type).
 
@@ -118,10 +132,13 @@ class NamesOther:
     or the ORIGIN_WINDOW around it says another origin.
     """
 
-    def __init__(self, question_words: list[str], lexicon: Lexicon, origin: str | None = None) -> None:
+    def __init__(
+        self, question_words: list[str], lexicon: Lexicon, origin: str | None = None, owned: bool = True
+    ) -> None:
         self.known = frozenset(question_words)
         self.lexicon = lexicon
         self.origin = origin
+        self.owned = owned
 
     def search(self, text: str) -> bool:
         for m in _NAME_WORD.finditer(text):
@@ -135,6 +152,8 @@ class NamesOther:
             ):
                 continue
             if _SENTENCE_OPENING.search(text[: m.start()]) and not re.search(r"[A-Z\d]", word[1:]):
+                continue
+            if not self.owned and _OWNED.search(text[: m.start()]):
                 continue
             i = self.lexicon.ids.get(base)
             if i is not None and self.lexicon.df[i] > TOPIC_SHARE * self.lexicon.n_docs:
@@ -639,7 +658,10 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
             role_word, role_vec = word, word_vecs[qwords.index(word)]
             role = what or m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
     pick = ((DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()) + tuple(mentions_year(y) for y in years)
-    needs_name = NamesOther(qwords, lexicon, origin) if ASKS_NAMED_KIND.search(text) else None
+    kind = ASKS_NAMED_KIND.search(text)
+    needs_name = (
+        NamesOther(qwords, lexicon, origin, owned=_asks_owned(text, kind)) if kind is not None else None
+    )
     return AnswerTypes(
         rank=rank,
         pick=pick,

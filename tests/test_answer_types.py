@@ -548,12 +548,19 @@ def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kin
      ("Which company makes the domestic chips?", "Domestic chips are made at home by SMIC.", True),
      ("Name some automakers that use the model.", "Automotive manufacturers use it. Makers: BYD, Geely.", True),
      ("Name some automakers that use the model.", "Automotive manufacturers integrate it into cars.", False),
-     ("Whose models is it compared to?", "It is compared to Western models.", True)],
+     ("Whose models is it compared to?", "It is compared to Western models.", True),
+     ("Which hospitals use the model?", "Hospitals deploy it via its Model Studio.", False),
+     ("Which hospitals use the model?", "Hospitals deploy it via the firm's Model Studio.", False),
+     ("Which hospitals use the model?", "Its customers include Ruijin Hospital.", True),
+     ("Which platform do hospitals deploy it through?", "Hospitals deploy it via its Model Studio.", True),
+     ("Which company's model family is it likened to?", "It spreads much as Meta's Llama models did.", True)],
 )  # fmt: skip
 def test_a_question_for_a_named_thing_is_answered_only_by_a_passage_that_names_one(
     question, text, answers
 ) -> None:
-    """A word capitalized only because it opens a sentence ("Robotics") names nothing."""
+    """A word capitalized only because it opens a sentence ("Robotics") names nothing, and a name
+    after a possessive ("its Model Studio") names a thing owned: an answer for a platform, not
+    for a hospital."""
     lacking = _lacks(question, text)
     assert (lacking is None) is answers
     assert answers or lacking == "name"
