@@ -229,7 +229,10 @@ def test_comparisons_are_recognized(text, comparison) -> None:
      ("What analysis is used?", False), ("How many sectors use it?", False),
      ("List the strategic upsides Alibaba gets from open models.", True), ("Name its rivals.", True),
      ("Name a car company that uses Qwen.", False), ("Name one reason it matters.", False),
-     ("List the model's name.", False)],
+     ("List the model's name.", False),
+     ("Tell me the strategic upsides Alibaba gets from giving its models away.", True),
+     ("Give me the 2026 priorities listed in the metrics summary.", True),
+     ("Tell me how banks and other financial firms are applying it.", False), ("Tell me about its customers.", False)],
 )  # fmt: skip
 def test_questions_that_ask_for_several_things_are_told_apart(question, several) -> None:
     assert bool(answer_types.ASKS_LIST.search(question)) is several
@@ -535,7 +538,8 @@ def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentenc
      ("Name the advantages it gains.", False, False), ("What do robot makers use it for?", False, False),
      ("Which hospitals use it?", True, True), ("Which programming languages can it write?", True, True),
      ("What do schools use it for?", False, False), ("Which kinds of organizations does it help?", False, False),
-     ("What type of company built it?", False, False), ("Which chip companies supply it?", True, True)],
+     ("What type of company built it?", False, False), ("Which chip companies supply it?", True, True),
+     ("Give me some automakers that use Qwen.", True, True), ("Tell me how banks use it.", False, False)],
 )  # fmt: skip
 def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kind, name) -> None:
     assert bool(answer_types.ASKS_NAMED_KIND.search(question)) is named_kind
