@@ -100,6 +100,18 @@ def test_a_when_question_is_found_only_where_a_date_is_stated(small_index) -> No
     assert found and "1669" in passages[0].text
 
 
+def test_once_answered_a_when_question_quotes_the_sentence_with_the_date_first(
+    small_index, monkeypatch
+) -> None:
+    """ "Its lava reached the sea." is closest by meaning; its passage states a date, so the
+    question is answered, and the sentence holding the date is the answer."""
+    found, passages = _ask(small_index, "When did Etna's lava reach the sea?")
+    assert found and passages[0].highlighted == "Mount Etna erupted in 1669 and destroyed part of Catania."
+    monkeypatch.setattr(answer, "REQUIRED_BONUS", 0.0)
+    found, passages = _ask(small_index, "When did Etna's lava reach the sea?")
+    assert found and passages[0].highlighted == "Its lava reached the sea."
+
+
 def test_a_question_pinned_to_a_year_needs_a_passage_mentioning_it(small_index, tmp_path) -> None:
     """Near the topic is not enough: a question about 1928 is not answered by a passage on 1669."""
     question = "Which town did Etna destroy in 1928?"
