@@ -94,10 +94,21 @@ _WESTERN = frozenset(("us", "european", "british", "german", "french", "western"
 ORIGIN_WINDOW = 40
 
 
+# "Which government agency in China ...": where it is from, said after the kind.
+_ORIGIN_AFTER = re.compile(
+    r"\s+(?:(?:based|located)\s+)?(?:in|from|of)\s+(?:the\s+)?[\w.]+(?:\s+[A-Z][\w.]*)?"
+)
+
+
 def asked_origin(text: str) -> str | None:
-    """Where the named thing a question asks for is from ("Which Chinese company ..."), if it says."""
+    """Where the named thing a question asks for is from ("Which Chinese company ...", "Which
+    agency in China ..."), if it says."""
     m = ASKS_NAMED_KIND.search(text)
-    return next((name for name, pattern in _ORIGIN.items() if m and pattern.search(m.group(0))), None)
+    if m is None:
+        return None
+    after = _ORIGIN_AFTER.match(text, m.end())
+    said = m.group(0) + (after.group(0) if after else "")
+    return next((name for name, pattern in _ORIGIN.items() if pattern.search(said)), None)
 
 
 def _other_origin(asked: str, text: str) -> bool:
@@ -283,7 +294,7 @@ _EARLIER = (
 )
 ASKS_COMPARISON = re.compile(
     rf"\b(?:compare[ds]?(?! (?:with|to) (?:{_EARLIER})\b)|comparisons?|comparable|likened|liken|similar|"
-    r"parallel\w*|resembl\w+|analog\w*|akin)\b"
+    r"parallel\w*|resembl\w+|analog\w*|akin|emulat\w*|imitat\w*|model(?:l)?ed (?:on|after))\b"
     # "What might it become as foundational as?": the question ends where the comparison's other side goes.
     r"|\bas [\w-]+ as\W*$",
     re.I,

@@ -203,7 +203,9 @@ def test_a_list_counts_its_items_beside_the_counted_word(text, counts) -> None:
      ("How large was the rise compared with last year?", False),
      ("What historical technologies might Qwen become as fundamental as?", True),
      ("Name the technologies it could become as foundational as.", True),
-     ("Is it as big as they say it is?", False)],
+     ("Is it as big as they say it is?", False),
+     ("Which American company's open models is Alibaba trying to emulate?", True),
+     ("Whose strategy is the plan modeled on?", True)],
 )  # fmt: skip
 def test_questions_that_ask_for_a_comparison_are_told_apart(question, comparison) -> None:
     assert bool(answer_types.ASKS_COMPARISON.search(question)) is comparison
@@ -703,7 +705,9 @@ def test_what_narrows_a_count_is_not_a_name_a_determiner_or_a_number() -> None:
     ("question", "origin"),
     [("Which Chinese chipmaker supplies the chips?", "chinese"), ("Which US states regulate AI?", "us"),
      ("Which American company's models is it compared to?", "us"), ("Which Western model family?", "western"),
-     ("Which company makes the chips?", None), ("Who uses it in the US?", None)],
+     ("Which company makes the chips?", None), ("Who uses it in the US?", None),
+     ("Which government agency in China enforces AI rules?", "chinese"), ("Which hospitals in Japan use it?", "japanese"),
+     ("Which companies use Qwen in hospitals?", None)],
 )  # fmt: skip
 def test_a_question_may_say_where_the_named_thing_is_from(question, origin) -> None:
     assert answer_types.asked_origin(question) == origin
