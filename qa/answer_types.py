@@ -702,7 +702,9 @@ def lacks(types: AnswerTypes, text: str, lexicon: Lexicon) -> str | None:
     if types.counted is not None and not states_count(
         lexicon, text, types.counted, types.counted_vec, part=types.part[1:] if types.part else None
     ):
-        return f"number of {types.counted}" + (f" {types.part[0]}" if types.part else "")
+        # "parameter count", "api call volume" name the counted thing in the singular
+        counted = types.counted if types.counted.endswith("s") else f"{types.counted}s"
+        return f"number of {counted}" + (f" {types.part[0]}" if types.part else "")
     if types.scored is not None and not states_count(
         lexicon, text, types.scored, types.scored_vec, scores=True
     ):
