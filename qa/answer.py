@@ -391,13 +391,14 @@ def unknown_name(index: StoredIndex, scored: list[Scored], query: Query) -> str 
         flat, _ = index.lexicon.content_ids(texts)
     ids = np.unique(np.asarray(flat, dtype=np.int64))
     vecs = query.word_vecs[[query.words.index(w) for w, _ in absent]]
-    sims = index.lexicon.rows(ids) @ vecs.T if len(ids) else np.full((1, len(absent)), -1.0)
-    # A word inside the name ("open" of "OpenAI") is close to it by the tokenizer's pieces, not by meaning.
-    vocab = index.lexicon.vocab
-    inside = np.array([[vocab[i] in w for w, _ in absent] for i in ids.tolist()], dtype=bool).reshape(
-        sims.shape
-    )
-    closest = np.where(inside, -1.0, sims).max(axis=0)
+    closest = np.full(len(absent), -1.0)
+    if len(ids):
+        sims = index.lexicon.rows(ids) @ vecs.T
+        # A word inside the name ("open" of "OpenAI") is close to it by the tokenizer's pieces,
+        # not by meaning.
+        vocab = index.lexicon.vocab
+        inside = np.array([[vocab[i] in w for w, _ in absent] for i in ids.tolist()], dtype=bool)
+        closest = np.where(inside, -1.0, sims).max(axis=0)
     return next(
         (form for (_, form), c in zip(absent, closest.tolist(), strict=True) if c < MATCH_FLOOR), None
     )
