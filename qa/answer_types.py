@@ -48,12 +48,14 @@ _NAMED_KINDS = (
 # only ranks. "Which kinds of organizations ...", "What type of company ..." ask for a
 # description ("organizations lacking AI expertise"), not a name.
 _SORT_OF = r"kinds?|types?|sorts?|categor(?:y|ies)|classes|forms?"
+# "Please name ...", "Can you name ...": a request, as "Name ..." is.
+_POLITE = r"(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?)?"
 # "Tell me the ...", "Give me the ...": asks as "List the ..." and "Name the ..." do; "Tell me how
 # banks use it" asks how.
 _TELL_ME = r"(?:tell|give|show)\s+me(?!\s+(?:how|why|what|when|where|which|who|whether|if|about)\b)"
 ASKS_NAMED_KIND = re.compile(
     rf"\b(?:which|what)\s+(?!(?:{_SORT_OF})\s+of\b)(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b"
-    rf"|^\W*(?:please\s+)?(?:name|list|identify|{_TELL_ME})\s+(?:[\w'-]+\s+){{0,3}}?(?:{_NAMED_KINDS})\b",
+    rf"|^\W*{_POLITE}(?:name|list|identify|{_TELL_ME})\s+(?:[\w'-]+\s+){{0,4}}?(?:{_NAMED_KINDS})\b",
     re.I,
 )
 ASKS_NAME = re.compile(rf"{ASKS_NAMED_KIND.pattern}|\bwhose\b", re.I)
@@ -322,7 +324,7 @@ LIST = re.compile(
 ASKS_LIST = re.compile(
     rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?[\w-]+s(?<!ss)(?<!us)(?<!is)"
     rf"(?:\s+(?:or|and)\s+[\w-]+)?\s+(?:{_AUXILIARY}|of)\b"
-    rf"|^\W*(?:please\s+)?(?:list|name|enumerate|identify|mention|{_TELL_ME})\s+(?!(?:a|an|one)\b)"
+    rf"|^\W*{_POLITE}(?:list|name|enumerate|identify|mention|{_TELL_ME})\s+(?!(?:a|an|one)\b)"
     r"(?:[\w'-]+\s+){0,3}?[\w-]+s(?<!ss)(?<!us)(?<!is)\b",
     re.I,
 )

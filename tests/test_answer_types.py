@@ -541,7 +541,9 @@ def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentenc
      ("Which hospitals use it?", True, True), ("Which programming languages can it write?", True, True),
      ("What do schools use it for?", False, False), ("Which kinds of organizations does it help?", False, False),
      ("What type of company built it?", False, False), ("Which chip companies supply it?", True, True),
-     ("Give me some automakers that use Qwen.", True, True), ("Tell me how banks use it.", False, False)],
+     ("Give me some automakers that use Qwen.", True, True), ("Tell me how banks use it.", False, False),
+     ("Can you name some of the robotics companies that use it?", True, True),
+     ("Could you please list the hospitals using it?", True, True), ("Can you tell me how banks use it?", False, False)],
 )  # fmt: skip
 def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kind, name) -> None:
     assert bool(answer_types.ASKS_NAMED_KIND.search(question)) is named_kind
