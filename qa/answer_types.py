@@ -517,12 +517,21 @@ COUNT_WINDOW = 3
 # "What benchmark scores did it achieve?", "its results on the MMLU benchmark": the answer is a
 # number beside a score (a percentage is one), and a passage that states none does not give it,
 # however close its topic ("demonstrated capabilities approaching Western frontier models").
-# Group 1 or 2 is the word for the score.
+# A group holds the word for the score ("scores", "benchmarks").
 ASKS_SCORE = re.compile(
     r"\bbenchmarks?\b(?:\s+[\w'-]+){0,3}?\s+(scores?|results?|numbers?)\b"
-    r"|\b(scores?|results?)\s+(?:on|in)\s+(?:\S+\s+){0,3}?benchmarks?\b",
+    r"|\b(scores?|results?)\s+(?:on|in)\s+(?:\S+\s+){0,3}?benchmarks?\b"
+    # "Does Qwen beat GPT-4 on benchmarks?", "Did R1 outperform Qwen on reasoning tests?"
+    r"|\b(?:beat|beats|outperform\w*|outscore\w*|score[sd]?|perform\w*|rank\w*)\b(?:\s+\S+){0,6}?\s+(?:on|in|across)\s+"
+    r"(?:\S+\s+){0,3}?(benchmarks?|leaderboards?|tests?|evals?|evaluations?)\b",
     re.I,
 )
+
+
+def score_word(text: str) -> str | None:
+    """The word for the score a benchmark question asks for (ASKS_SCORE), lower-cased."""
+    m = ASKS_SCORE.search(text)
+    return next(g for g in m.groups() if g).lower() if m is not None else None
 
 
 # "Who is the company's CEO?", "Who founded it?": the answer is a person in a role, and a
@@ -662,8 +671,7 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
         # Model Studio" above "The Model Studio platform provides ...").
         modifiers = counted_modifiers(text, counted, qwords, word_vecs)
         rank += (CountOf(lexicon, counted, vec, part[1:] if part else None, modifiers),)
-    m = ASKS_SCORE.search(text)
-    scored = (m.group(1) or m.group(2)).lower() if m is not None else None
+    scored = score_word(text)
     scored = scored if scored in qwords else None
     role = role_word = role_vec = None
     for asks, what in MENTIONED:
