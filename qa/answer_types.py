@@ -197,9 +197,10 @@ _NOT_COUNTRIES = frozenset(("western", "european"))
 
 
 @lru_cache(maxsize=1)
-def _country_names() -> re.Pattern:
-    """Country names as prose writes them: pycountry's names, common and official names (not its
-    inverted "Korea, Republic of" forms), and _COUNTRY_ALIASES."""
+def _country_names() -> dict[str, tuple[str, ...]]:
+    """Country names as prose writes them, by their first word, longest first: pycountry's
+    names, common and official names (not its inverted "Korea, Republic of" forms), and
+    _COUNTRY_ALIASES."""
     import pycountry
 
     names = {
@@ -209,14 +210,34 @@ def _country_names() -> re.Pattern:
         if name and "," not in name
     }
     names.update(_COUNTRY_ALIASES)
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(rf"(?<![\w.])(?:{alternatives})(?![\w])")
+    by_first: dict[str, list[str]] = {}
+    for name in sorted(names, key=len, reverse=True):
+        by_first.setdefault(name.split()[0], []).append(name)
+    return {first: tuple(group) for first, group in by_first.items()}
+
+
+_CAPITALIZED = re.compile(r"(?<![\w.])[A-Z][\w.]*")
+# ORIGINS that are countries, in one pattern (one pass over a text, not one per origin).
+_COUNTRY_ORIGINS = re.compile(
+    "|".join(
+        f"(?P<{name}>{pattern if name in ('us', 'european', 'british') else f'(?i:{pattern})'})"
+        for name, pattern in ORIGINS.items()
+        if name not in _NOT_COUNTRIES
+    )
+)
 
 
 def _countries_in(text: str) -> set[str]:
     """The countries text names: by name (as written), or by a where-from word (ORIGINS' key)."""
-    named = {m.group() for m in _country_names().finditer(text)}
-    return named | {k for k, pattern in _ORIGIN.items() if k not in _NOT_COUNTRIES and pattern.search(text)}
+    names = _country_names()
+    named = set()
+    for m in _CAPITALIZED.finditer(text):
+        for name in names.get(m.group().rstrip("."), ()) + names.get(m.group(), ()):
+            end = m.start() + len(name)
+            if text.startswith(name, m.start()) and (end == len(text) or not text[end].isalnum()):
+                named.add(name)
+                break
+    return named | {m.lastgroup for m in _COUNTRY_ORIGINS.finditer(text)}
 
 
 class NamesCountry:
