@@ -57,8 +57,10 @@ ANAPHOR_PENALTY = 0.12
 # passage ranks by its sentences' scores without it. Chosen on the gold sets: 0.3 moved the
 # highlight to the drawback in three of the five sets that asked for one then (0.1-0.2: one);
 # over nine sets 0.5 moved one more and 0.6 two more, and 0.6-1.0 score alike (no highlight
-# lost, no Hit@k changed): 0.6 is the lowest value of that plateau.
-PICK_BONUS = 0.6
+# lost, no Hit@k changed). Gold set 19's "What's the downside of China's flexible rules for
+# companies?" needed 0.7 (its "However, ..." sentence fell 0.013 short at 0.6); over twenty
+# sets 0.7-1.0 score alike: 0.7 is the lowest value of that plateau.
+PICK_BONUS = 0.7
 
 
 @dataclass(frozen=True)
