@@ -9,8 +9,9 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 
@@ -137,108 +138,168 @@ def sentence_text(chunk: Chunk, sent: Sentence) -> str:
     return chunk.text[sent.start - chunk.start : sent.end - chunk.start]
 
 
-def rescore(
-    index: StoredIndex, hits: list[Hit], query: Query, settings: Settings, required: bool = False
-) -> list[Scored]:
+def rescore(index: StoredIndex, hits: list[Hit], query: Query, settings: Settings) -> list[Scored]:
     """The top fused candidates, ranked by their best sentence (or kept in fused order).
 
     A sentence's answer score is its own similarity, plus its chunk's similarity (the context it
     sits in) and its chunk's place in the fused ranking (what BM25 saw), plus soft keyword
     coverage (the question's rare words, or near synonyms, appear in it), plus a bonus when it
     holds the expected answer type, less a little when it leans on the sentence before it
-    without holding that type. With ``required``, a sentence that states what the question
-    requires gains REQUIRED_BONUS.
+    without holding that type.
     """
-    top = list(hits[:RESCORE])
-    rows = np.array([h.row for h in top], dtype=np.int64)
-    first = np.asarray(index.sentence_offsets[rows], dtype=np.int64)
-    counts = np.asarray(index.sentence_offsets[rows + 1], dtype=np.int64) - first
-    if np.any(counts == 0):  # a chunk without sentences has nothing to quote
-        keep = counts > 0
-        top, rows, first, counts = (
-            [h for h, k in zip(top, keep, strict=True) if k],
-            rows[keep],
-            first[keep],
-            counts[keep],
-        )
-    if not top:
-        return []
-    # Every candidate sentence's vector in one gather and one product.
-    spans = span_positions(first, counts)
-    all_sims = float32_rows(index.sentence_vectors, spans) @ query.vec
-    stored = index.sentence_words
-    # Chunks are built from the on-disk table on access: build each candidate's once.
-    texts = [sentence_text(c, s) for c in index.chunks.take(rows.tolist()) for s in c.sentences]
-    if stored is not None:
-        coverage = index.lexicon.coverage(query.words, query.word_vecs, *stored.of(spans))
-    else:  # an index from before sentence words were stored
-        coverage = index.lexicon.soft_coverage(query.words, query.word_vecs, texts)
-    # All candidates' sentences at once; owner[i] is the candidate sentence i belongs to.
-    owner = np.repeat(np.arange(len(top)), counts)
-    scores = settings.lexical_weight * coverage
-    if settings.dense_weight > 0:
-        dense = np.array([h.dense for h in top], dtype=np.float32)
-        scores = scores + all_sims + settings.chunk_weight * dense[owner]
-    if settings.fusion_weight > 0 and settings.dense_weight + settings.bm25_weight > 0:
-        # The fused rank, scaled so that first in both rankings is 1.
-        fused = (
-            np.array([h.fused for h in top], dtype=np.float32)
-            * RRF_K
-            / (settings.dense_weight + settings.bm25_weight)
-        )
-        scores = scores + settings.fusion_weight * fused[owner]
-    typed = np.zeros(len(texts), dtype=np.float32)
-    for expected in query.types.rank:
-        found = np.fromiter((bool(expected.search(t)) for t in texts), dtype=np.float32, count=len(texts))
-        typed = np.maximum(typed, found)
-        scores = scores + ANSWER_TYPE_BONUS * found
-    for states, _ in query.types.required if required else ():
-        found = np.fromiter((bool(states.search(t)) for t in texts), dtype=np.float32, count=len(texts))
+    candidates = _Candidates.of(index, hits, query, settings)
+    return candidates.ranked(query, settings) if candidates is not None else []
+
+
+def rescore_required(
+    index: StoredIndex, hits: list[Hit], query: Query, settings: Settings
+) -> tuple[list[Scored], list[Scored]]:
+    """``rescore``'s ranking, and the same candidates ranked with REQUIRED_BONUS for a sentence
+    that states what the question requires (``query.types.required``), from one scoring pass."""
+    candidates = _Candidates.of(index, hits, query, settings)
+    if candidates is None:
+        return [], []
+    scores, typed = candidates.scores, candidates.typed
+    for states, _ in query.types.required:
+        found = candidates.holding(states)
         typed = np.maximum(typed, found)
         scores = scores + REQUIRED_BONUS * found
-    leans = np.fromiter((bool(_ANAPHOR.match(t)) for t in texts), dtype=np.float32, count=len(texts))
-    scores = scores - ANAPHOR_PENALTY * leans * (1 - typed)
-    # Each candidate's answer sentence: the first one at its best score with the pick types'
-    # bonus (a sentence they mark leans on the one before without losing for it); the candidate
-    # ranks by its best score without it.
-    pick = scores
-    for mark in query.types.pick:
-        marked = np.fromiter((bool(mark.search(t)) for t in texts), dtype=np.float32, count=len(texts))
-        pick = pick + (PICK_BONUS + ANAPHOR_PENALTY * leans * (1 - typed)) * marked
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    best = _first_peaks(pick, owner, starts)
-    # The sentence that ranks the candidate also gives the similarity `found` is decided by:
-    # a pick moves the highlight, never the answer's score or its abstention.
-    ranking = best if pick is scores else _first_peaks(scores, owner, starts)
-    ranked_by = scores[ranking]
-    after = np.minimum(best + 1, len(scores) - 1)
-    follows = (
-        (after > best)
-        & (owner[after] == owner[best])
-        & (leans[after] > 0)
-        & (scores[after] + ANAPHOR_PENALTY * (1 - typed[after]) >= scores[best])
-    )
-    scored = [
-        Scored(
-            hit.row,
-            float(score) if settings.rescore else hit.fused,
-            int(b - start),
-            float(all_sims[r]),
-            bool(f),
-        )
-        for hit, score, b, r, start, f in zip(
+    return candidates.ranked(query, settings), candidates.ranked(query, settings, scores, typed)
+
+
+class _Finds(Protocol):
+    """An answer type's test of a text: a compiled pattern, ``NamesOther``, ``CountOf`` ..."""
+
+    def search(self, text: str) -> object: ...
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """The top fused candidates' sentences, scored (``rescore``) before the anaphor penalty."""
+
+    top: list[Hit]
+    texts: list[str]
+    owner: np.ndarray  # owner[i]: the candidate sentence i belongs to
+    starts: np.ndarray  # each candidate's first sentence
+    sims: np.ndarray  # each sentence's own cosine similarity to the query
+    scores: np.ndarray
+    typed: np.ndarray  # 1 where a sentence holds an answer type the question asks for
+    leans: np.ndarray  # 1 where a sentence leans on the one before it (_ANAPHOR)
+
+    @classmethod
+    def of(cls, index: StoredIndex, hits: list[Hit], query: Query, settings: Settings) -> _Candidates | None:
+        top = list(hits[:RESCORE])
+        rows = np.array([h.row for h in top], dtype=np.int64)
+        first = np.asarray(index.sentence_offsets[rows], dtype=np.int64)
+        counts = np.asarray(index.sentence_offsets[rows + 1], dtype=np.int64) - first
+        if np.any(counts == 0):  # a chunk without sentences has nothing to quote
+            keep = counts > 0
+            top, rows, first, counts = (
+                [h for h, k in zip(top, keep, strict=True) if k],
+                rows[keep],
+                first[keep],
+                counts[keep],
+            )
+        if not top:
+            return None
+        # Every candidate sentence's vector in one gather and one product.
+        spans = span_positions(first, counts)
+        all_sims = float32_rows(index.sentence_vectors, spans) @ query.vec
+        stored = index.sentence_words
+        # Chunks are built from the on-disk table on access: build each candidate's once.
+        texts = [sentence_text(c, s) for c in index.chunks.take(rows.tolist()) for s in c.sentences]
+        if stored is not None:
+            coverage = index.lexicon.coverage(query.words, query.word_vecs, *stored.of(spans))
+        else:  # an index from before sentence words were stored
+            coverage = index.lexicon.soft_coverage(query.words, query.word_vecs, texts)
+        # All candidates' sentences at once.
+        owner = np.repeat(np.arange(len(top)), counts)
+        scores = settings.lexical_weight * coverage
+        if settings.dense_weight > 0:
+            dense = np.array([h.dense for h in top], dtype=np.float32)
+            scores = scores + all_sims + settings.chunk_weight * dense[owner]
+        if settings.fusion_weight > 0 and settings.dense_weight + settings.bm25_weight > 0:
+            # The fused rank, scaled so that first in both rankings is 1.
+            fused = (
+                np.array([h.fused for h in top], dtype=np.float32)
+                * RRF_K
+                / (settings.dense_weight + settings.bm25_weight)
+            )
+            scores = scores + settings.fusion_weight * fused[owner]
+        candidates = cls(
             top,
-            ranked_by.tolist(),
-            best.tolist(),
-            ranking.tolist(),
-            starts.tolist(),
-            follows.tolist(),
-            strict=True,
+            texts,
+            owner,
+            np.concatenate([[0], np.cumsum(counts)[:-1]]),
+            all_sims,
+            scores,
+            np.zeros(len(texts), dtype=np.float32),
+            np.fromiter((bool(_ANAPHOR.match(t)) for t in texts), dtype=np.float32, count=len(texts)),
         )
-    ]
-    if settings.rescore:
-        scored.sort(key=lambda s: -s.score)
-    return scored
+        typed = candidates.typed
+        for expected in query.types.rank:
+            found = candidates.holding(expected)
+            typed = np.maximum(typed, found)
+            scores = scores + ANSWER_TYPE_BONUS * found
+        return replace(candidates, scores=scores, typed=typed)
+
+    def holding(self, pattern: _Finds) -> np.ndarray:
+        """1 for each sentence ``pattern`` finds something in, else 0."""
+        return np.fromiter(
+            (bool(pattern.search(t)) for t in self.texts), dtype=np.float32, count=len(self.texts)
+        )
+
+    def ranked(
+        self,
+        query: Query,
+        settings: Settings,
+        scores: np.ndarray | None = None,
+        typed: np.ndarray | None = None,
+    ) -> list[Scored]:
+        """The candidates ranked by ``scores`` (their own by default), each with its answer sentence."""
+        scores = self.scores if scores is None else scores
+        typed = self.typed if typed is None else typed
+        owner, starts, leans = self.owner, self.starts, self.leans
+        scores = scores - ANAPHOR_PENALTY * leans * (1 - typed)
+        # Each candidate's answer sentence: the first one at its best score with the pick types'
+        # bonus (a sentence they mark leans on the one before without losing for it); the
+        # candidate ranks by its best score without it.
+        pick = scores
+        for mark in query.types.pick:
+            pick = pick + (PICK_BONUS + ANAPHOR_PENALTY * leans * (1 - typed)) * self.holding(mark)
+        best = _first_peaks(pick, owner, starts)
+        # The sentence that ranks the candidate also gives the similarity `found` is decided by:
+        # a pick moves the highlight, never the answer's score or its abstention.
+        ranking = best if pick is scores else _first_peaks(scores, owner, starts)
+        ranked_by = scores[ranking]
+        after = np.minimum(best + 1, len(scores) - 1)
+        follows = (
+            (after > best)
+            & (owner[after] == owner[best])
+            & (leans[after] > 0)
+            & (scores[after] + ANAPHOR_PENALTY * (1 - typed[after]) >= scores[best])
+        )
+        scored = [
+            Scored(
+                hit.row,
+                float(score) if settings.rescore else hit.fused,
+                int(b - start),
+                float(self.sims[r]),
+                bool(f),
+            )
+            for hit, score, b, r, start, f in zip(
+                self.top,
+                ranked_by.tolist(),
+                best.tolist(),
+                ranking.tolist(),
+                starts.tolist(),
+                follows.tolist(),
+                strict=True,
+            )
+        ]
+        if settings.rescore:
+            scored.sort(key=lambda s: -s.score)
+        return scored
 
 
 def _first_peaks(values: np.ndarray, owner: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -415,11 +476,14 @@ def quotes(
     The quotes are cut as they are read: a caller that shows five pays for about five, not for
     every re-scored candidate.
     """
-    scored = rescore(index, hits, query, settings)
+    if query.types.required:
+        scored, answered = rescore_required(index, hits, query, settings)
+    else:
+        scored = answered = rescore(index, hits, query, settings)
     lacking = lacks(index, scored, query)
     found = bool(scored) and scored[0].similarity >= settings.found_threshold and lacking is None
-    if lacking is None and query.types.required:
-        scored = rescore(index, hits, query, settings, required=True)
+    if lacking is None:
+        scored = answered
     if settings.reranker:
         scored = rerank(index, scored, query, settings.reranker)
 
