@@ -372,16 +372,31 @@ ASKS_MAGNITUDE = re.compile(r"\bhow (?:large|big|fast|long|far|soon)\b", re.I)
 MAGNITUDE = re.compile(
     r"\d|(?<!-)\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b(?!-)", re.I
 )
+# "By what factor did API usage grow?" asks for a multiple ("surged 15x", "a 15-fold increase",
+# "doubled", "up 40%"), which a passage's other numbers are not: "290,000 customers ... as of
+# January 2026" holds digits and no growth.
+ASKS_MULTIPLE = re.compile(
+    r"\bby what (?:factor|multiple)\b|\bhow many(?:-| )?fold\b"
+    r"|\bhow many times (?:more|larger|bigger|higher|greater|faster|over)\b",
+    re.I,
+)
+MULTIPLE = re.compile(
+    r"(?<![\w.])\d[\d.,]*\s?(?:x|×|-?fold|%|percent\b|per cent\b)(?!\w)"
+    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|hundred)(?:-| )?fold\b"
+    r"|\b(?:doubl|tripl|quadrupl)(?:e|ed|es|ing)\b|\b\w+ times (?:more|larger|bigger|higher|greater|as)\b",
+    re.I,
+)
 # Question kind -> what its answer states, for ranking: a sentence that states it scores higher.
 ANSWER_TYPES = (
     (
         re.compile(
             r"\bhow (?:many|much)\b|\bnumber of\b|\bwhat (?:percentage|share)\b"
-            r"|\bby what (?:factor|multiple|margin|percentage|amount|proportion)\b",
+            r"|\bby what (?:margin|percentage|amount|proportion)\b",
             re.I,
         ),
         re.compile(r"\d"),
     ),
+    (ASKS_MULTIPLE, MULTIPLE),
     (ASKS_MAGNITUDE, MAGNITUDE),
     (ASKS_WHEN, DATE),
     (ASKS_MONEY, MONEY),

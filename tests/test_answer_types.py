@@ -497,13 +497,27 @@ def test_a_question_about_one_version_is_answered_only_by_a_passage_naming_it(
 
 
 @pytest.mark.parametrize(
-    ("question", "number"),
-    [("By what factor has usage increased?", True), ("By what multiple did requests grow?", True),
-     ("By how much did calls grow?", True), ("By what means did it grow?", False)],
+    ("question", "number", "multiple"),
+    [("By what factor has usage increased?", False, True), ("By what multiple did requests grow?", False, True),
+     ("How many times more calls does it get?", True, True), ("how many-fold did usage grow", True, True),
+     ("By how much did calls grow?", True, False), ("By what means did it grow?", False, False),
+     ("What factors explain its growth?", False, False)],
 )  # fmt: skip
-def test_by_what_factor_asks_for_a_number(question, number) -> None:
+def test_by_what_factor_asks_for_a_multiple(question, number, multiple) -> None:
     asks_number, _ = answer_types.ANSWER_TYPES[0]
     assert bool(asks_number.search(question)) is number
+    assert bool(answer_types.ASKS_MULTIPLE.search(question)) is multiple
+
+
+@pytest.mark.parametrize(
+    ("text", "multiple"),
+    [("API calls have surged 15x year-over-year.", True), ("The 15-fold increase in API calls", True),
+     ("Revenue doubled.", True), ("Usage rose 40% on the year.", True), ("a tenfold rise", True),
+     ("three times more requests", True), ("over 290,000 customers as of January 2026", False),
+     ("300+ models since August 2023", False), ("Qwen2.5 was released in 2024", False)],
+)  # fmt: skip
+def test_a_multiple_is_a_growth_not_any_number(text, multiple) -> None:
+    assert bool(answer_types.MULTIPLE.search(text)) is multiple
 
 
 @pytest.mark.parametrize(

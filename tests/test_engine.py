@@ -127,6 +127,17 @@ def test_the_customer_count_is_among_the_top_quotes(seeded):
     assert any("290,000" in p.highlighted for p in answer.passages[:3])
 
 
+def test_a_question_for_a_factor_highlights_the_multiple(seeded):
+    # The opening paragraph holds "290,000 customers ... January 2026" and, a sentence later,
+    # "surged 15x": only the second is a growth (answer_types.ASKS_MULTIPLE).
+    answer = _ask(
+        seeded,
+        "I'm writing a brief on Alibaba for my fund — by what factor did Qwen's API usage grow since last year?",
+    )
+    assert answer.found
+    assert re.search(r"15x|15-fold", answer.passages[0].highlighted)
+
+
 def test_first_ask_built_the_index(seeded):
     seeds, index, first = seeded
     assert (index / "CURRENT").is_file()
