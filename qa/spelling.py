@@ -5,8 +5,10 @@ no word a passage has: BM25 misses the word and soft keyword matching compares i
 of word pieces. Such a word is searched as the document word one edit away (a letter left out,
 added, changed, or two swapped), the most frequent one when there are several. A word the
 model's tokenizer holds whole is a real word, not a typo, and is left as it is
-("hospitals" does not become "hospital"); so are short words, where one edit makes another
-word too easily.
+("hospitals" does not become "hospital"), unless it is the other spelling of a document word:
+"organisations" and "customise" asked of American English are searched as "organizations"
+and "customize" (and the other way round). Short words are left alone, where one edit makes
+another word too easily.
 """
 
 from __future__ import annotations
@@ -54,6 +56,34 @@ def _one_edit(word: str) -> set[str]:
     )
 
 
+# British and American spellings of one word, each way: -ise/-ize, -isation/-ization, -yse/-yze,
+# -our/-or, -tre/-ter, -ence/-ense, -ogue/-og, a doubled l ("modelling"). Each pattern holds a
+# group for the part that differs and is tried on the whole word.
+_SPELLINGS = (
+    (re.compile(r"^(.{3,}i)(s)(e|ed|es|ing|ation|ations|er|ers)$"), "z"),
+    (re.compile(r"^(.{3,}i)(z)(e|ed|es|ing|ation|ations|er|ers)$"), "s"),
+    (re.compile(r"^(.{2,}y)(s)(e|ed|es|ing)$"), "z"),
+    (re.compile(r"^(.{2,}y)(z)(e|ed|es|ing)$"), "s"),
+    (re.compile(r"^(.{3,}o)(u)(r|rs|red|ring|rable|rite|rites)$"), ""),
+    (re.compile(r"^(.{3,}o)()(r|rs|red|ring|rable|rite|rites)$"), "u"),
+    (re.compile(r"^(.{2,}[^aeiou])(tre)(s?)$"), "ter"),
+    (re.compile(r"^(.{2,}[^aeiou])(ter)(s?)$"), "tre"),
+    (re.compile(r"^(.{2,}[cf]en)(c)(e|es)$"), "s"),
+    (re.compile(r"^(.{2,}[cf]en)(s)(e|es)$"), "c"),
+    (re.compile(r"^(.{3,}og)(ue)(s?)$"), ""),
+    (re.compile(r"^(.{3,}og)()(s?)$"), "ue"),
+    (re.compile(r"^(.*[aeiou][b-df-hj-np-tv-z][ae]l)(l)(ing|ed|er|ers)$"), ""),
+    (re.compile(r"^(.*[aeiou][b-df-hj-np-tv-z][ae]l)()(ing|ed|er|ers)$"), "l"),
+)
+
+
+def other_spellings(word: str) -> set[str]:
+    """The word as the other side of the Atlantic spells it ("organisation" -> "organization")."""
+    return {
+        m.group(1) + to + m.group(3) for pattern, to in _SPELLINGS if (m := pattern.match(word)) is not None
+    } - {word}
+
+
 def correct(text: str, lexicon: Lexicon, known: frozenset[str]) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The text with its typos replaced, and the (typo, replacement) pairs.
 
@@ -69,9 +99,10 @@ def correct(text: str, lexicon: Lexicon, known: frozenset[str]) -> tuple[str, tu
     def fix(m: re.Match) -> str:
         word = m.group()
         lower = word.lower()
-        if len(lower) < MIN_LETTERS or lower in lexicon.ids or lower in known:
+        if len(lower) < MIN_LETTERS or lower in lexicon.ids:
             return word
-        candidates = [w for w in _one_edit(lower) if w in lexicon.ids]
+        others = other_spellings(lower) if lower in known else _one_edit(lower)
+        candidates = [w for w in others if w in lexicon.ids]
         if not candidates:
             return word
         best = max(candidates, key=lambda w: (int(lexicon.df[lexicon.ids[w]]), w))

@@ -8,7 +8,7 @@ import pytest
 from qa.embedding import resolve_model
 from qa.lexicon import Lexicon
 from qa.settings import Settings
-from qa.spelling import correct, known_words
+from qa.spelling import correct, known_words, other_spellings
 
 REAL = frozenset({"which", "many", "hospitals", "models", "customers", "approach", "industries"})
 
@@ -50,3 +50,32 @@ def test_the_bundled_model_knows_real_words_and_not_typos():
     known = known_words(resolve_model(Settings().model))
     assert {"hospitals", "models", "approach"} <= known
     assert not {"modles", "custmers", "aproach"} & known
+
+
+@pytest.mark.parametrize(
+    ("question", "searched"),
+    [("What do healthcare organisations do with it?", "What do healthcare organizations do with it?"),
+     ("Can firms customise the models?", "Can firms customize the models?"),
+     ("new data centres", "new data centers"),
+     ("Who is modeling it?", "Who is modelling it?"),  # American asked of British documents
+     ("the labor market", "the labour market"),
+     ("Which hospitals use it?", "Which hospitals use it?")],  # no other spelling the documents have
+)  # fmt: skip
+def test_a_real_word_spelled_the_other_way_is_searched_as_the_documents_spell_it(question, searched):
+    lexicon = _lexicon(
+        {"organizations": 2, "customize": 1, "centers": 1, "modelling": 1, "labour": 1, "hospital": 1}
+    )
+    known = REAL | {"organisations", "customise", "centres", "modeling", "labor", "hospitals"}
+    fixed, fixes = correct(question, lexicon, known)
+    assert fixed == searched
+    assert len(fixes) == (fixed != question)
+
+
+@pytest.mark.parametrize(
+    ("word", "others"),
+    [("organisation", {"organization"}), ("analysed", {"analyzed"}), ("behaviour", {"behavior"}),
+     ("honor", {"honour"}), ("licence", {"license"}), ("catalogue", {"catalog"}), ("travelled", {"traveled"}),
+     ("four", set()), ("raise", set()), ("filled", set()), ("after", set())],
+)  # fmt: skip
+def test_other_spellings_change_only_the_part_that_differs(word, others):
+    assert other_spellings(word) == others
