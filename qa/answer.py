@@ -266,7 +266,12 @@ class _Candidates:
         # candidate ranks by its best score without it.
         pick = scores
         for mark in query.types.pick:
-            pick = pick + (PICK_BONUS + ANAPHOR_PENALTY * leans * (1 - typed)) * self.holding(mark)
+            marked = self.holding(mark)
+            within = getattr(mark, "within", None)
+            if within is not None:  # only sentences nearly as close as their passage's closest
+                closest = np.maximum.reduceat(self.sims, starts)[owner]
+                marked = marked * (self.sims >= closest - within)
+            pick = pick + (PICK_BONUS + ANAPHOR_PENALTY * leans * (1 - typed)) * marked
         best = _first_peaks(pick, owner, starts)
         # The sentence that ranks the candidate also gives the similarity `found` is decided by:
         # a pick moves the highlight, never the answer's score or its abstention.

@@ -746,3 +746,24 @@ def test_a_name_from_another_origin_does_not_answer_where_the_question_says_one(
     lacking = _lacks(question, text)
     assert (lacking is None) is answers
     assert answers or lacking == "name"
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [("Why is building domestic chips so important for China?", True), ("explain why qwen works everywhere", True),
+     ("How come Alibaba gives its models away?", True), ("What are the reasons for the API growth?", True),
+     ("I'm curious why does China care about chips", True), ("Why?", True),
+     ("How does Alibaba make money from Qwen?", False), ("What is the AI kingmaker?", False)],
+)  # fmt: skip
+def test_a_why_question_picks_a_sentence_that_gives_a_reason(question, reason) -> None:
+    assert bool(answer_types.ASKS_REASON.search(question)) is reason
+
+
+@pytest.mark.parametrize(
+    ("text", "gives"),
+    [("This strategy becomes particularly critical given ongoing restrictions.", True),
+     ("China aims to ensure that tensions don't constrain it.", True), ("It grew because demand rose.", True),
+     ("Supporting China's AI ambitions is continued massive investment in AI infrastructure.", False)],
+)  # fmt: skip
+def test_a_reason_is_marked_by_its_words(text, gives) -> None:
+    assert bool(answer_types.GivesReason().search(text)) is gives

@@ -138,6 +138,20 @@ def test_a_question_for_a_factor_highlights_the_multiple(seeded):
     assert re.search(r"15x|15-fold", answer.passages[0].highlighted)
 
 
+def test_a_why_question_highlights_the_reason_in_its_passage(seeded):
+    # The section's first sentence names chips and data centers; the reason for them is two
+    # sentences on (answer_types.GivesReason).
+    answer = _ask(seeded, "Why does China need its own chips and data centers so badly?")
+    assert answer.found
+    assert "technology restrictions" in answer.passages[0].highlighted
+
+
+def test_a_reason_about_something_else_is_not_highlighted(seeded):
+    # "... because it earns revenue whenever ..." is in the kingmaker passage, far below it.
+    answer = _ask(seeded, "Why do people refer to Alibaba as a kingmaker?")
+    assert "kingmaker" in answer.passages[0].highlighted
+
+
 def test_first_ask_built_the_index(seeded):
     seeds, index, first = seeded
     assert (index / "CURRENT").is_file()
