@@ -9,7 +9,7 @@ states no date is not answered there, however close its topic.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,7 +54,7 @@ _POLITE = r"(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?)?"
 # banks use it" asks how.
 _TELL_ME = r"(?:tell|give|show)\s+me(?!\s+(?:how|why|what|when|where|which|who|whether|if|about)\b)"
 ASKS_NAMED_KIND = re.compile(
-    rf"\b(?:which|what)\s+(?!(?:{_SORT_OF})\s+of\b)(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?(?:{_NAMED_KINDS})\b"
+    rf"\b(?:which|what)\s+(?!(?:{_SORT_OF})\s+of\b)(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,3}}?(?:{_NAMED_KINDS})\b"
     rf"|^\W*{_POLITE}(?:name|list|identify|{_TELL_ME})\s+(?:[\w'-]+\s+){{0,4}}?(?:{_NAMED_KINDS})\b",
     re.I,
 )
@@ -132,6 +132,17 @@ _OWNED = re.compile(r"(?:\b(?:its|their|his|her|our)|\w's)\s+(?:[A-Z][\w&.'-]*\s
 _OWNABLE_KINDS = re.compile(r"\b(?:services?|products?|platforms?|brands?|models?|languages?)\b", re.I)
 
 
+# Kinds whose names are never a country's: "Which specific NVIDIA chip models are Chinese firms
+# barred from buying?" is not answered by "investments by the United States and Japan" (three
+# gold sets asked it). A country can be a rival, a partner, a regulator or a state.
+_PLACELESS_KINDS = re.compile(
+    r"\b(?:company|companies|firms?|universit(?:y|ies)|services?|products?|platforms?|brands?|models?|"
+    r"(?:chip|auto|car)?makers?|manufacturers?|vendors?|publications?|newspapers?|outlets?|hospitals?|"
+    r"banks?|schools?|colleges?|airlines?|retailers?|insurers?|startups?|labs?|laborator(?:y|ies)|languages?)$",
+    re.I,
+)
+
+
 def _asks_owned(text: str, kind: re.Match) -> bool:
     """Whether an owned name answers the named kind asked for: a product or the like ("Which
     platform ..."), or what a named thing has ("Which company's model family ...")."""
@@ -145,19 +156,29 @@ class NamesOther:
     word with a second capital or a digit, "IAPP" or "R1", still counts), is one of the
     question's words, a month or a weekday, a bare number, or is in more than TOPIC_SHARE of
     the chunks; and, when the question says where the thing is from (``origin``), unless it
-    or the ORIGIN_WINDOW around it says another origin.
+    or the ORIGIN_WINDOW around it says another origin. A country, or a word saying where
+    something is from, names no model, company or product (``places=False``, _PLACELESS_KINDS).
     """
 
     def __init__(
-        self, question_words: list[str], lexicon: Lexicon, origin: str | None = None, owned: bool = True
+        self,
+        question_words: list[str],
+        lexicon: Lexicon,
+        origin: str | None = None,
+        owned: bool = True,
+        places: bool = True,
     ) -> None:
         self.known = frozenset(question_words)
         self.lexicon = lexicon
         self.origin = origin
         self.owned = owned
+        self.places = places
 
     def search(self, text: str) -> bool:
+        countries = [] if self.places else _country_spans(text)
         for m in _NAME_WORD.finditer(text):
+            if any(start <= m.start() < end for start, end in countries):
+                continue
             word = m.group(1)
             base = re.sub(r"'s$", "", word).strip(".'-").lower()
             if (
@@ -227,17 +248,28 @@ _COUNTRY_ORIGINS = re.compile(
 )
 
 
-def _countries_in(text: str) -> set[str]:
-    """The countries text names: by name (as written), or by a where-from word (ORIGINS' key)."""
+def _country_names_in(text: str) -> Iterator[tuple[str, int, int]]:
+    """The country names text writes out, with where each starts and ends."""
     names = _country_names()
-    named = set()
     for m in _CAPITALIZED.finditer(text):
         for name in names.get(m.group().rstrip("."), ()) + names.get(m.group(), ()):
             end = m.start() + len(name)
             if text.startswith(name, m.start()) and (end == len(text) or not text[end].isalnum()):
-                named.add(name)
+                yield name, m.start(), end
                 break
+
+
+def _countries_in(text: str) -> set[str]:
+    """The countries text names: by name (as written), or by a where-from word (ORIGINS' key)."""
+    named = {name for name, _, _ in _country_names_in(text)}
     return named | {m.lastgroup for m in _COUNTRY_ORIGINS.finditer(text)}
+
+
+def _country_spans(text: str) -> list[tuple[int, int]]:
+    """Where text names a country or says where something is from ("United States", "Japanese")."""
+    return [(start, end) for _, start, end in _country_names_in(text)] + [
+        m.span() for m in _COUNTRY_ORIGINS.finditer(text)
+    ]
 
 
 class NamesCountry:
@@ -552,6 +584,9 @@ COUNTED = re.compile(
 )
 # Words before the counted thing that are not it: "how many of the 290,000 customers".
 _BEFORE_COUNTED = frozenset(("of", "the", "these", "those", "its", "their", "our", "your", "all"))
+# "Of the 290,000 customers, how many are based outside China?" counts as "How many of the 290,000
+# customers are based outside China?" does.
+_FRONTED_OF = re.compile(r"^\W*of\s+((?:[\w',.+-]+\s+){0,4}?[\w'-]+s)\s*,\s*how many\b", re.I)
 _ASKS_WHY = re.compile(r"^\W*why\b", re.I)
 # "How many of its customers are based outside China?", "How many Qwen customers are in the
 # finance sector?": the count asked for is of a part, and a number of the whole ("290,000
@@ -559,7 +594,7 @@ _ASKS_WHY = re.compile(r"^\W*why\b", re.I)
 # part; a content word of the part must be beside the number too.
 _COUNTED_PART = re.compile(
     rf"\bhow many\s+(?:of\s+)?(?:{_COUNT_TOKEN}\s+){{0,3}}?[\w'-]+s\s+(?:(?:are|is|were|was)\s+)?(?:(?:located|based)\s+)?"
-    r"(in|outside|from|within)\s+((?:[\w'-]+\s*){1,4})",
+    r"(in|outside(?:\s+of)?|from|within)\s+((?:[\w'-]+\s*){1,4})",
     re.I,
 )
 # "What is its parameter count?", "In terms of user count, ...": the word before "count"; and
@@ -731,8 +766,9 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     abbreviations = tuple(dict.fromkeys(a or b for a, b in ASKS_EXPANSION.findall(text)))
     rank += tuple(spells_out(a) for a in abbreviations)
     required += tuple((spells_out(a), f"spelling out of {a}") for a in abbreviations)
-    counted = counted_word(text, qwords)
-    part = counted_part(text, qwords, word_vecs, counted)
+    asked_count = _FRONTED_OF.sub(r"how many of \1", text)
+    counted = counted_word(asked_count, qwords)
+    part = counted_part(asked_count, qwords, word_vecs, counted)
     vec = word_vecs[qwords.index(counted)] if counted is not None else None
     if counted is not None:
         # Numbers are everywhere: a count of the thing asked about ranks above the rest ("How
@@ -754,7 +790,15 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     pick += (GivesReason(),) if ASKS_REASON.search(text) else ()
     kind = ASKS_NAMED_KIND.search(text)
     needs_name = (
-        NamesOther(qwords, lexicon, origin, owned=_asks_owned(text, kind)) if kind is not None else None
+        NamesOther(
+            qwords,
+            lexicon,
+            origin,
+            owned=_asks_owned(text, kind),
+            places=not _PLACELESS_KINDS.search(kind.group()),
+        )
+        if kind is not None
+        else None
     )
     return AnswerTypes(
         rank=rank,

@@ -575,7 +575,14 @@ def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kin
      ("Which hospitals use the model?", "Hospitals deploy it via the firm's Model Studio.", False),
      ("Which hospitals use the model?", "Its customers include Ruijin Hospital.", True),
      ("Which platform do hospitals deploy it through?", "Hospitals deploy it via its Model Studio.", True),
-     ("Which company's model family is it likened to?", "It spreads much as Meta's Llama models did.", True)],
+     ("Which company's model family is it likened to?", "It spreads much as Meta's Llama models did.", True),
+     # A country or a where-from word names no model or company, but may name a rival.
+     ("Which specific NVIDIA chip models are Chinese firms barred from buying?",
+      "Its investment may exceed that of the United States and Japan.", False),
+     ("Which specific NVIDIA chip models are Chinese firms barred from buying?",
+      "Exports of the NVIDIA H20 are restricted.", True),
+     ("Which company makes the chips?", "The chips are American.", False),
+     ("Which rivals does China's buildout compete with?", "Its investment may exceed that of the United States.", True)],
 )  # fmt: skip
 def test_a_question_for_a_named_thing_is_answered_only_by_a_passage_that_names_one(
     question, text, answers
@@ -661,12 +668,25 @@ def test_an_abbreviation_question_needs_a_passage_that_spells_it_out(text, answe
      ("How many Qwen customers are in the finance sector?", "in the finance sector"),
      ("How many visitors come from Germany?", None), ("How many customers does Qwen have?", None),
      ("How many sectors are Qwen's customers spread across?", None),
-     ("How many of the 290,000 Qwen customers are outside China?", "outside China")],
+     ("How many of the 290,000 Qwen customers are outside China?", "outside China"),
+     ("How many of its users are based outside of China?", "outside of China")],
 )  # fmt: skip
 def test_a_count_of_a_part_is_told_from_a_count_of_the_whole(question, part) -> None:
     qwords = words(question)
     found = answer_types.counted_part(question, qwords, get_embedder().encode(qwords), "x")
     assert (found[0] if found else None) == part
+
+
+@pytest.mark.parametrize(
+    ("text", "answers"),
+    [("Over 290,000 customers across robotics, healthcare and finance use it.", False),
+     ("About 40,000 customers outside China use it.", True)],
+)  # fmt: skip
+def test_a_count_asked_after_of_the_whole_is_a_count_of_a_part(text, answers) -> None:
+    # "Of the 290,000 customers, how many ...": the whole comes first.
+    lacking = _lacks("Of the 290,000 customers, how many are based outside of China?", text)
+    assert (lacking is None) is answers
+    assert answers or lacking == "number of customers outside of China"
 
 
 @pytest.mark.parametrize(
