@@ -587,7 +587,6 @@ _BEFORE_COUNTED = frozenset(("of", "the", "these", "those", "its", "their", "our
 # "Of the 290,000 customers, how many are based outside China?" counts as "How many of the 290,000
 # customers are based outside China?" does.
 _FRONTED_OF = re.compile(r"^\W*of\s+((?:[\w',.+-]+\s+){0,4}?[\w'-]+s)\s*,\s*how many\b", re.I)
-_ASKS_WHY = re.compile(r"^\W*why\b", re.I)
 # "How many of its customers are based outside China?", "How many Qwen customers are in the
 # finance sector?": the count asked for is of a part, and a number of the whole ("290,000
 # customers across robotics, ...") does not give it. Group 1 is the preposition, group 2 the
@@ -861,7 +860,7 @@ def counted_word(text: str, qwords: list[str]) -> str | None:
     A "why" question asks for a reason, whatever numbers it names ("Why is API growth more
     telling than the number of customers?").
     """
-    if _ASKS_WHY.match(text):
+    if ASKS_REASON.search(text):
         return None
     m = COUNTED.search(text)
     if m is None:
