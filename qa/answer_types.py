@@ -37,7 +37,7 @@ DATE = re.compile(
 # words between (never an auxiliary: "What do robot makers use it for?" asks for no name).
 _NAMED_KINDS = (
     r"company|companies|firms?|organi[sz]ations?|agency|agencies|institutions?|university|universities|"
-    r"services?|products?|platforms?|brands?|models?|country|countries|city|cities|person|"
+    r"services?|products?|platforms?|brands?|models?|chips?|country|countries|city|cities|person|"
     r"(?:chip|auto|car)?makers?|manufacturers?|vendors?|publications?|newspapers?|outlets?|"
     r"rivals?|competitors?|partners?|hospitals?|banks?|schools?|colleges?|airlines?|retailers?|insurers?|"
     r"startups?|labs?|laborator(?:y|ies)|ministry|ministries|regulators?|languages?|states|provinces?"
@@ -55,7 +55,9 @@ _POLITE = r"(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?)?"
 _TELL_ME = r"(?:tell|give|show)\s+me(?!\s+(?:how|why|what|when|where|which|who|whether|if|about)\b)"
 ASKS_NAMED_KIND = re.compile(
     rf"\b(?:which|what)\s+(?!(?:{_SORT_OF})\s+of\b)(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,3}}?(?:{_NAMED_KINDS})\b"
-    rf"|^\W*{_POLITE}(?:name|list|identify|{_TELL_ME})\s+(?:[\w'-]+\s+){{0,4}}?(?:{_NAMED_KINDS})\b",
+    rf"|^\W*{_POLITE}(?:name|list|identify|{_TELL_ME})\s+(?:[\w'-]+\s+){{0,4}}?(?:{_NAMED_KINDS})\b"
+    # "What was the name of the first model ...?"
+    rf"|\bname of\s+(?:[\w'-]+\s+){{0,4}}?(?:{_NAMED_KINDS})\b",
     re.I,
 )
 ASKS_NAME = re.compile(rf"{ASKS_NAMED_KIND.pattern}|\bwhose\b", re.I)
@@ -136,7 +138,7 @@ _OWNABLE_KINDS = re.compile(r"\b(?:services?|products?|platforms?|brands?|models
 # barred from buying?" is not answered by "investments by the United States and Japan" (three
 # gold sets asked it). A country can be a rival, a partner, a regulator or a state.
 _PLACELESS_KINDS = re.compile(
-    r"\b(?:company|companies|firms?|universit(?:y|ies)|services?|products?|platforms?|brands?|models?|"
+    r"\b(?:company|companies|firms?|universit(?:y|ies)|services?|products?|platforms?|brands?|models?|chips?|"
     r"(?:chip|auto|car)?makers?|manufacturers?|vendors?|publications?|newspapers?|outlets?|hospitals?|"
     r"banks?|schools?|colleges?|airlines?|retailers?|insurers?|startups?|labs?|laborator(?:y|ies)|languages?)$",
     re.I,
@@ -288,6 +290,11 @@ class NamesCountry:
 _QUESTION_SENTENCE_START = re.compile(r"(?:^|[.?!:]\s+)\W*$")
 
 
+# "I'm a PhD student in AI policy. How does ...?", "As an analyst at Acme Capital, ...": who is
+# asking, up to the end of that clause. Its names are not what the question relies on.
+_ASKER = re.compile(r"\b(?:I'm|I am|I work|We're|We are|As)\s+(?:a|an|at|for|with)\b[^.?!:;,—–-]*", re.I)
+
+
 def question_names(text: str, qwords: list[str]) -> tuple[tuple[str, str], ...]:
     """The names a question capitalizes: (content word, as written), each once, in order."""
     # "What Is The Revenue Of Acme?": capitals mark no name when function words have them too.
@@ -295,8 +302,11 @@ def question_names(text: str, qwords: list[str]) -> tuple[tuple[str, str], ...]:
         return ()
     found: dict[str, str] = {}
     known = set(qwords)
+    asker = [m.span() for m in _ASKER.finditer(text)]
     for m in _NAME_WORD.finditer(text):
         if _QUESTION_SENTENCE_START.search(text[: m.start()]):
+            continue
+        if any(start <= m.start() < end for start, end in asker):
             continue
         # Parts of three characters or more: "E.U." splits into letters that name nothing alone,
         # and two-letter capitals are mostly common abbreviations ("ML", "AI", "HR") that word

@@ -539,7 +539,11 @@ def test_how_long_is_answered_by_a_span_of_time_in_words_too(text, magnitude) ->
      ("Does it need Silicon Valley-level resources?", ["Silicon", "Valley"]),
      ("What Is The Revenue Of Acme Corp?", []), ("Who won the 2022 FIFA World Cup?", ["FIFA", "World", "Cup"]),
      ("how does the eu regulate ai?", []), ("What did the E.U. and the U.S. agree?", []),
-     ("How would it help a startup with no ML team?", [])],
+     ("How would it help a startup with no ML team?", []),
+     # Who is asking is not what is asked about.
+     ("I'm a PhD student in AI policy. How does it describe China's rules?", ["China"]),
+     ("As an analyst at Goldman Sachs, how many customers does Qwen have?", ["Qwen"]),
+     ("Does Alibaba use Huawei chips? I'm a student.", ["Alibaba", "Huawei"])],
 )  # fmt: skip
 def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentence_start(
     question, names
@@ -557,7 +561,9 @@ def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentenc
      ("What type of company built it?", False, False), ("Which chip companies supply it?", True, True),
      ("Give me some automakers that use Qwen.", True, True), ("Tell me how banks use it.", False, False),
      ("Can you name some of the robotics companies that use it?", True, True),
-     ("Could you please list the hospitals using it?", True, True), ("Can you tell me how banks use it?", False, False)],
+     ("Could you please list the hospitals using it?", True, True), ("Can you tell me how banks use it?", False, False),
+     ("What was the name of the first model it released?", True, True), ("Which specific NVIDIA chips are banned?", True, True),
+     ("What is the name of this approach?", False, False)],
 )  # fmt: skip
 def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kind, name) -> None:
     assert bool(answer_types.ASKS_NAMED_KIND.search(question)) is named_kind
@@ -582,6 +588,8 @@ def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kin
      ("Which specific NVIDIA chip models are Chinese firms barred from buying?",
       "Exports of the NVIDIA H20 are restricted.", True),
      ("Which company makes the chips?", "The chips are American.", False),
+     ("Which specific NVIDIA chips are Chinese companies barred from buying?",
+      "Restrictions limit access to advanced chips from NVIDIA and other US manufacturers.", False),
      ("Which rivals does China's buildout compete with?", "Its investment may exceed that of the United States.", True)],
 )  # fmt: skip
 def test_a_question_for_a_named_thing_is_answered_only_by_a_passage_that_names_one(

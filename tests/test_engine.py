@@ -185,6 +185,11 @@ def test_every_passage_is_a_verbatim_whole_sentence_quote(seeded, question):
         ("Which company's platform strategy is Alibaba's likened to?", "Amazon Web Services"),
         ("What past technologies is Qwen's potential role compared to?", "x86 chips"),
         ("When did Alibaba begin publishing its models as open source?", "August 2023"),
+        # Who is asking ("PhD", which the documents never mention) is not what is asked about.
+        (
+            "I'm a PhD student in AI policy. How does the article describe China's way of governing AI?",
+            "agile",
+        ),
     ],
 )
 def test_answerable_questions_are_found(seeded, question, evidence):
