@@ -145,6 +145,19 @@ _PLACELESS_KINDS = re.compile(
 )
 
 
+# "Explain what Model Studio does ...": a kind word capitalized before another capitalized word
+# begins a name ("Model Studio"); it is not the kind asked for.
+_BEGINS_NAME = re.compile(r"[A-Z][\w'-]*\s+[A-Z]")
+
+
+def asked_kind(text: str) -> re.Match | None:
+    """The ASKS_NAMED_KIND match of a question, unless its kind word begins a name."""
+    for m in ASKS_NAMED_KIND.finditer(text):
+        if not _BEGINS_NAME.match(text, m.end() - len(m.group().split()[-1])):
+            return m
+    return None
+
+
 def _asks_owned(text: str, kind: re.Match) -> bool:
     """Whether an owned name answers the named kind asked for: a product or the like ("Which
     platform ..."), or what a named thing has ("Which company's model family ...")."""
@@ -331,9 +344,17 @@ ASKS_MONEY = re.compile(
     r"|\bhow much (?:money|revenue|profit|income|funding|cash|capital)\b"
     r"|\bhow (?:expensive|costly|cheap)\b"
     r"|\bwhat (?:does|do|did) (?:\S+\s+){1,10}?(?:cost|charge|pay)\b(?! attention)"
-    r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s'|(?-i:[A-Z][\w&.-]*))\s+){0,4}(?:price|prices|cost|costs|fee|fees|"
+    r"|\bwhat (?:is|was|are|were) (?:(?:the|its|their|\S+'s|\S+s'|(?-i:[A-Z][\w&.-]*))\s+){0,4}"
+    # "What is Alibaba's annual revenue ...?": up to two words that say which amount ("opportunity
+    # cost" is none)
+    r"(?:(?:annual|yearly|monthly|quarterly|total|net|gross|average|current|estimated|expected|"
+    r"approximate|overall|operating|starting|typical|latest|reported)\s+){0,2}(?:price|prices|cost|costs|fee|fees|"
     r"revenue|revenues|profit|profits|salary|valuation|budget|turnover|fine|fines)\b"
+    # ... the amount itself, not a "revenue model" or a "cost driver"
+    r"(?!\s+(?!(?:of|for|from|in|to|at|per|on|and|or|as|by|with|last|this|next|each|a|an|the|"
+    r"today|now|nowadays|currently|right|exactly|so|overall|annually|yearly|monthly|like)\b)[a-z])"
     r"|\bin (?:dollar|euro|yuan|rmb|monetary|cash) terms\b"
+    r"|\b(?:dollar|euro|yuan|rmb) (?:figures?|amounts?|values?|sums?)\b|\bin (?:us )?(?:dollars|euros|yuan)\b"
     r"|\bwhat (?:\S+\s+){0,2}?(?:fines|penalties)\b"
     r"|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?(?:fines?|penalt(?:y|ies))\b"
     r"|\bmarket cap(?:itali[sz]ation)?\b|\bpricing\b|\b(?:stock|share) prices?\b"
@@ -797,7 +818,7 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
             role = what or m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
     pick = ((DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()) + tuple(mentions_year(y) for y in years)
     pick += (GivesReason(),) if ASKS_REASON.search(text) else ()
-    kind = ASKS_NAMED_KIND.search(text)
+    kind = asked_kind(text)
     needs_name = (
         NamesOther(
             qwords,

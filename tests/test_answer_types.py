@@ -42,6 +42,11 @@ def _lacks(question: str, text: str) -> str | None:
         ("Do visitors pay to climb Etna?", False),
         ("When did Etna erupt?", False),
         ("What is Etna Tours Group's current market capitalization?", True),
+        ("What is Etna Tours Group's annual revenue from climbs?", True),
+        ("Give the dollar figures for the park's spending.", True),
+        ("What is its valuation today", True),
+        ("What is the revenue model of the park?", False),
+        ("What is the main cost driver of a climb?", False),
         ("etna tours pricing per visitor", True),
         ("How do the guides market the capital's tours?", False),
         ("What penalties does the park impose on litter?", True),
@@ -568,6 +573,16 @@ def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentenc
 def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kind, name) -> None:
     assert bool(answer_types.ASKS_NAMED_KIND.search(question)) is named_kind
     assert bool(answer_types.ASKS_NAME.search(question)) is name
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [("Explain what Model Studio does for a company without an AI team.", None),
+     ("Which company makes the chips?", "Which company"), ("Which Model is best?", "Which Model")],
+)  # fmt: skip
+def test_a_kind_word_that_begins_a_name_is_not_the_kind_asked_for(question, kind) -> None:
+    m = answer_types.asked_kind(question)
+    assert (m.group() if m else None) == kind
 
 
 @pytest.mark.parametrize(

@@ -190,6 +190,8 @@ def test_every_passage_is_a_verbatim_whole_sentence_quote(seeded, question):
             "I'm a PhD student in AI policy. How does the article describe China's way of governing AI?",
             "agile",
         ),
+        # "Model" of "Model Studio" is no kind of thing asked for by name.
+        ("Explain what Model Studio does for a company without its own AI team.", "Model Studio"),
     ],
 )
 def test_answerable_questions_are_found(seeded, question, evidence):
