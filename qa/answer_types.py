@@ -408,7 +408,7 @@ LIST = re.compile(
 ASKS_LIST = re.compile(
     rf"\b(?:which|what)\s+(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,2}}?[\w-]+s(?<!ss)(?<!us)(?<!is)"
     rf"(?:\s+(?:or|and)\s+[\w-]+)?\s+(?:{_AUXILIARY}|of)\b"
-    rf"|^\W*{_POLITE}(?:list|name|enumerate|identify|mention|{_TELL_ME})\s+(?!(?:a|an|one)\b)"
+    rf"|^\W*{_POLITE}(?:list|name|enumerate|identify|mention|summari[sz]e|outline|{_TELL_ME})\s+(?!(?:a|an|one)\b)"
     r"(?:[\w'-]+\s+){0,3}?[\w-]+s(?<!ss)(?<!us)(?<!is)\b",
     re.I,
 )
@@ -599,12 +599,29 @@ def spells_out(abbreviation: str) -> re.Pattern:
 # asks for (a date for "when", an amount for "how much does it cost") means the documents do
 # not say, however close its topic. (Numbers are everywhere in most documents: "how many" is
 # decided by the counted thing instead, see COUNTED.)
+# "When do the EU AI Act's obligations come into force?", "When does the rule take effect?": the
+# date a rule applies from, which a passage that never says a rule comes into force or effect
+# does not give ("Since August 2023, Alibaba has open-sourced ...", "a major force in the
+# open-source AI movement").
+ASKS_IN_FORCE = re.compile(
+    r"(?:\bwhen|\b(?:what|which) (?:year|date|month))\b(?:\s+(?!and\b)[^\s,;]+){0,12}?\s+"
+    r"(?:(?:come|comes|came|coming|go|goes|went|enter|enters|entered)\s+into\s+(?:force|effect)"
+    r"|(?:take|takes|took|taking)\s+effect)\b",
+    re.I,
+)
+IN_FORCE = re.compile(
+    r"\b(?:(?:come|comes|came|coming|go|goes|went|enter|enters|entered|entry|brought)\s+into\s+(?:force|effect)"
+    r"|in\s+force|(?:take|takes|took|taking)\s+effect|effective\s+(?:from|on|as\s+of)"
+    r"|(?:appl(?:y|ies)|enforced)\s+from)\b",
+    re.I,
+)
 REQUIRED = (
     (ASKS_WHEN, DATE, "date"),
     (ASKS_MONEY, MONEY, "amount of money"),
     (ASKS_SHARE, SHARE, "percentage or share"),
     (ASKS_LICENSE, LICENSE, "license"),
     (ASKS_VERSION, VERSION, "version"),
+    (ASKS_IN_FORCE, IN_FORCE, "date it comes into force"),
 )
 # "How many customers ...", "the number of API calls": the counted thing is the first plural
 # among the next three words ("Qwen customers", "API calls"), else the first word.

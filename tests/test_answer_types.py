@@ -239,10 +239,24 @@ def test_comparisons_are_recognized(text, comparison) -> None:
      ("List the model's name.", False),
      ("Tell me the strategic upsides Alibaba gets from giving its models away.", True),
      ("Give me the 2026 priorities listed in the metrics summary.", True),
-     ("Tell me how banks and other financial firms are applying it.", False), ("Tell me about its customers.", False)],
+     ("Tell me how banks and other financial firms are applying it.", False), ("Tell me about its customers.", False),
+     ("Summarize the advantages Alibaba gets from releasing its models openly.", True),
+     ("Outline the risks of iterative regulation.", True), ("Summarize the article.", False)],
 )  # fmt: skip
 def test_questions_that_ask_for_several_things_are_told_apart(question, several) -> None:
     assert bool(answer_types.ASKS_LIST.search(question)) is several
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "lacking"),
+    [("When does the AI Act come into force?", "The Act was adopted in 2024 after long talks.", "date it comes into force"),
+     ("When does the AI Act come into force?", "The AI Act entered into force on 1 August 2024.", None),
+     ("When did the interim measures take effect?", "The measures took effect in August 2023.", None),
+     ("When does the AI Act come into force?", "A major force since August 2023, the firm grew.", "date it comes into force"),
+     ("When does the AI Act come into force?", "The Act is a comprehensive set of rules.", "date")],
+)  # fmt: skip
+def test_when_a_rule_comes_into_force_needs_a_passage_that_says_so(question, text, lacking) -> None:
+    assert _lacks(question, text) == lacking
 
 
 def test_a_sentence_that_lists_what_is_asked_for_ranks_higher() -> None:
