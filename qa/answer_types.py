@@ -621,7 +621,7 @@ REQUIRED = (
     (ASKS_SHARE, SHARE, "percentage or share"),
     (ASKS_LICENSE, LICENSE, "license"),
     (ASKS_VERSION, VERSION, "version"),
-    (ASKS_IN_FORCE, IN_FORCE, "date it comes into force"),
+    (ASKS_IN_FORCE, IN_FORCE, "date of entry into force"),
 )
 # "How many customers ...", "the number of API calls": the counted thing is the first plural
 # among the next three words ("Qwen customers", "API calls"), else the first word.

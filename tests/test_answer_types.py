@@ -249,10 +249,10 @@ def test_questions_that_ask_for_several_things_are_told_apart(question, several)
 
 @pytest.mark.parametrize(
     ("question", "text", "lacking"),
-    [("When does the AI Act come into force?", "The Act was adopted in 2024 after long talks.", "date it comes into force"),
+    [("When does the AI Act come into force?", "The Act was adopted in 2024 after long talks.", "date of entry into force"),
      ("When does the AI Act come into force?", "The AI Act entered into force on 1 August 2024.", None),
      ("When did the interim measures take effect?", "The measures took effect in August 2023.", None),
-     ("When does the AI Act come into force?", "A major force since August 2023, the firm grew.", "date it comes into force"),
+     ("When does the AI Act come into force?", "A major force since August 2023, the firm grew.", "date of entry into force"),
      ("When does the AI Act come into force?", "The Act is a comprehensive set of rules.", "date")],
 )  # fmt: skip
 def test_when_a_rule_comes_into_force_needs_a_passage_that_says_so(question, text, lacking) -> None:
