@@ -305,7 +305,11 @@ _QUESTION_SENTENCE_START = re.compile(r"(?:^|[.?!:]\s+)\W*$")
 
 # "I'm a PhD student in AI policy. How does ...?", "As an analyst at Acme Capital, ...": who is
 # asking, up to the end of that clause. Its names are not what the question relies on.
-_ASKER = re.compile(r"\b(?:I'm|I am|I work|We're|We are|As)\s+(?:a|an|at|for|with)\b[^.?!:;,—–-]*", re.I)
+_ASKER = re.compile(
+    r"\b(?:(?:I'm|I am|We're|We are|As)\s+(?:a|an)|I work\s+(?:at|for|with|in)|I'm\s+(?:at|with|from))\b"
+    r"[^.?!:;,—–-]*",
+    re.I,
+)
 
 
 def question_names(text: str, qwords: list[str]) -> tuple[tuple[str, str], ...]:

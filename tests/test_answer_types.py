@@ -562,7 +562,8 @@ def test_how_long_is_answered_by_a_span_of_time_in_words_too(text, magnitude) ->
      # Who is asking is not what is asked about.
      ("I'm a PhD student in AI policy. How does it describe China's rules?", ["China"]),
      ("As an analyst at Goldman Sachs, how many customers does Qwen have?", ["Qwen"]),
-     ("Does Alibaba use Huawei chips? I'm a student.", ["Alibaba", "Huawei"])],
+     ("Does Alibaba use Huawei chips? I'm a student.", ["Alibaba", "Huawei"]),
+     ("As for Huawei, does Alibaba use its chips?", ["Huawei", "Alibaba"])],
 )  # fmt: skip
 def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentence_start(
     question, names
