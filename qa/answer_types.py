@@ -60,7 +60,7 @@ ASKS_NAMED_KIND = re.compile(
     rf"|\bname of\s+(?:[\w'-]+\s+){{0,4}}?(?:{_NAMED_KINDS})\b",
     re.I,
 )
-ASKS_NAME = re.compile(rf"{ASKS_NAMED_KIND.pattern}|\bwhose\b", re.I)
+_WHOSE = re.compile(r"\bwhose\b", re.I)
 # A capitalized word, or one with a digit in it ("R1", "x86").
 _NAME_WORD = re.compile(r"(?<![\w'])([A-Z][\w&.'-]*|[A-Za-z]*\d[\w-]*)")
 _SENTENCE_OPENING = re.compile(r"^[\W\d]*$|:\s*$|[.!?][\"')\]]*\s+[\W\d]*$")
@@ -104,10 +104,9 @@ _ORIGIN_AFTER = re.compile(
 )
 
 
-def asked_origin(text: str) -> str | None:
-    """Where the named thing a question asks for is from ("Which Chinese company ...", "Which
-    agency in China ..."), if it says."""
-    m = ASKS_NAMED_KIND.search(text)
+def asked_origin(text: str, m: re.Match | None) -> str | None:
+    """Where the named thing a question asks for (``m``, its asked_kind) is from ("Which Chinese
+    company ...", "Which agency in China ..."), if it says."""
     if m is None:
         return None
     after = _ORIGIN_AFTER.match(text, m.end())
@@ -158,6 +157,12 @@ def asked_kind(text: str) -> re.Match | None:
     return None
 
 
+def asks_name(text: str, kind: re.Match | None) -> bool:
+    """Whether a question asks for a name, so that a sentence naming something ranks higher: a
+    kind of thing that has one (``kind``, its asked_kind), or "Whose models ..."."""
+    return kind is not None or bool(_WHOSE.search(text))
+
+
 def _asks_owned(text: str, kind: re.Match) -> bool:
     """Whether an owned name answers the named kind asked for: a product or the like ("Which
     platform ..."), or what a named thing has ("Which company's model family ...")."""
@@ -165,7 +170,7 @@ def _asks_owned(text: str, kind: re.Match) -> bool:
 
 
 class NamesOther:
-    """Matches a sentence that names something the question does not (ASKS_NAME's answer type).
+    """Matches a sentence that names something the question does not (asks_name's answer type).
 
     A capitalized word counts unless it opens the sentence (there any word is capitalized; a
     word with a second capital or a digit, "IAPP" or "R1", still counts), is one of the
@@ -803,8 +808,9 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
     """The answer types of a question, given its content words and their vectors."""
     text = _CONTRACTED_IS.sub(r"\1 is", text)
     rank = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text))
-    origin = asked_origin(text)
-    rank += (NamesOther(qwords, lexicon, origin),) if ASKS_NAME.search(text) else ()
+    kind = asked_kind(text)
+    origin = asked_origin(text, kind)
+    rank += (NamesOther(qwords, lexicon, origin),) if asks_name(text, kind) else ()
     required = tuple((states, what) for asks, states, what in REQUIRED if asks.search(text))
     if ASKS_COUNTRY.search(text):
         required += ((NamesCountry(text), "name of a country"),)
@@ -839,7 +845,6 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
             role = what or m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
     pick = ((DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()) + tuple(mentions_year(y) for y in years)
     pick += (GivesReason(),) if ASKS_REASON.search(text) else ()
-    kind = asked_kind(text)
     needs_name = (
         NamesOther(
             qwords,
