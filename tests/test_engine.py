@@ -127,29 +127,26 @@ def test_the_customer_count_is_among_the_top_quotes(seeded):
     assert any("290,000" in p.highlighted for p in answer.passages[:3])
 
 
-def test_a_question_for_a_factor_highlights_the_multiple(seeded):
-    # The opening paragraph holds "290,000 customers ... January 2026" and, a sentence later,
-    # "surged 15x": only the second is a growth (answer_types.ASKS_MULTIPLE).
-    answer = _ask(
-        seeded,
-        "I'm writing a brief on Alibaba for my fund — by what factor did Qwen's API usage grow since last year?",
-    )
+@pytest.mark.parametrize(
+    ("question", "highlighted"),
+    [
+        # The opening paragraph holds "290,000 customers ... January 2026" and, a sentence later,
+        # "surged 15x": only the second is a growth (answer_types.ASKS_MULTIPLE).
+        (
+            "I'm writing a brief on Alibaba for my fund — by what factor did Qwen's API usage grow since last year?",
+            r"15x|15-fold",
+        ),
+        # The section's first sentence names chips and data centers; the reason for them is two
+        # sentences on (answer_types.GivesReason).
+        ("Why does China need its own chips and data centers so badly?", "technology restrictions"),
+        # "... because it earns revenue whenever ..." is in the kingmaker passage, far below it.
+        ("Why do people refer to Alibaba as a kingmaker?", "kingmaker"),
+    ],
+)
+def test_the_first_quote_highlights_what_the_question_asks_for(seeded, question, highlighted):
+    answer = _ask(seeded, question)
     assert answer.found
-    assert re.search(r"15x|15-fold", answer.passages[0].highlighted)
-
-
-def test_a_why_question_highlights_the_reason_in_its_passage(seeded):
-    # The section's first sentence names chips and data centers; the reason for them is two
-    # sentences on (answer_types.GivesReason).
-    answer = _ask(seeded, "Why does China need its own chips and data centers so badly?")
-    assert answer.found
-    assert "technology restrictions" in answer.passages[0].highlighted
-
-
-def test_a_reason_about_something_else_is_not_highlighted(seeded):
-    # "... because it earns revenue whenever ..." is in the kingmaker passage, far below it.
-    answer = _ask(seeded, "Why do people refer to Alibaba as a kingmaker?")
-    assert "kingmaker" in answer.passages[0].highlighted
+    assert re.search(highlighted, answer.passages[0].highlighted)
 
 
 def test_first_ask_built_the_index(seeded):
