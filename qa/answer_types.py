@@ -367,6 +367,11 @@ ASKS_MONEY = re.compile(
     r"|\bwhat (?:\S+\s+){0,2}?(?:fines|penalties)\b"
     r"|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?(?:fines?|penalt(?:y|ies))\b"
     r"|\bmarket cap(?:itali[sz]ation)?\b|\bpricing\b|\b(?:stock|share) prices?\b"
+    # A keyword query whose last word is an amount ("deepseek r1 training cost"), or that opens
+    # with one ("cost of training r1"); an "opportunity cost" is none.
+    r"|^(?!.*\b(?:what|which|who|whom|whose|how|why|when|where)\b)(?!.*\bopportunity costs?\W*$)"
+    r".*\b(?:costs?|prices?|fees?|revenues?|valuation|salary|salaries)\W*$"
+    r"|^\W*(?:the\s+)?(?:costs?|prices?|fees?)\s+(?:of|for|to)\b"
     # "How many billions is it spending?", "How many dollars does it charge?"
     rf"|\bhow many (?:(?:{_MAGNITUDE_WORDS}) (?:of )?)?(?:dollars|euros|yuan|renminbi|pounds|yen|rupees)\b"
     rf"|\bhow many (?:{_MAGNITUDE_WORDS})\b(?:\s+\S+){{0,8}}?\s+(?:{_MONEY_VERBS})\b",
@@ -701,7 +706,8 @@ def score_word(text: str) -> str | None:
 ASKS_ROLE = re.compile(
     r"\bwho(?:'s|\s+(?:is|was|are|were|will be|has been))\s+(?:\S+\s+){0,4}?"
     r"(ceos?|founders?|co-?founders?|chair(?:man|woman|person)?|president|chief|heads?|leaders?|directors?|"
-    r"boss|spokes(?:person|man|woman)|owners?|inventors?|authors?|managers?|minister|mayor|governor)\b"
+    r"boss|spokes(?:person|man|woman)|owners?|inventors?|authors?|managers?|minister|mayor|governor|"
+    r"executives?|officers?|officials?)\b"
     r"|\bwho\s+(founded|co-?founded|leads|led|heads|headed|runs|ran|owns|owned|invented|wrote|chairs|"
     r"manages|managed|directs|directed)\b"
     r"|\bwho(?:'s|\s+(?:is|was|are|were|will be|has been))\s+in\s+(charge)\b",
