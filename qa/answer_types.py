@@ -487,7 +487,11 @@ MAGNITUDE = re.compile(
 # January 2026" holds digits and no growth.
 ASKS_MULTIPLE = re.compile(
     r"\bby what (?:factor|multiple)\b|\bhow many(?:-| )?fold\b"
-    r"|\bhow many times (?:more|larger|bigger|higher|greater|faster|over)\b",
+    r"|\bhow many times (?:more|larger|bigger|higher|greater|faster|over)\b"
+    # "How much have API calls gone up?", "By how much did usage grow?": a change, told as a
+    # multiple or a percentage ("290,000 customers" is a number, but no growth).
+    r"|\bhow much (?:\S+\s+){0,8}?(?:gone up|go up|grown|grow|grew|increased?|risen|rise|rose|jumped|"
+    r"surged|climbed|expanded|soared|gone down|fallen|dropped|declined|shrunk)\b",
     re.I,
 )
 MULTIPLE = re.compile(

@@ -526,8 +526,9 @@ def test_a_question_about_one_version_is_answered_only_by_a_passage_naming_it(
     ("question", "number", "multiple"),
     [("By what factor has usage increased?", False, True), ("By what multiple did requests grow?", False, True),
      ("How many times more calls does it get?", True, True), ("how many-fold did usage grow", True, True),
-     ("By how much did calls grow?", True, False), ("By what means did it grow?", False, False),
-     ("What factors explain its growth?", False, False)],
+     ("By how much did calls grow?", True, True), ("By what means did it grow?", False, False),
+     ("How much have calls gone up since last year?", True, True), ("How much did the park spend?", True, False),
+     ("How much of the growth comes from China?", True, False), ("What factors explain its growth?", False, False)],
 )  # fmt: skip
 def test_by_what_factor_asks_for_a_multiple(question, number, multiple) -> None:
     asks_number, _ = answer_types.ANSWER_TYPES[0]
