@@ -500,6 +500,17 @@ MULTIPLE = re.compile(
     r"|\b(?:doubl|tripl|quadrupl)(?:e|ed|es|ing)\b|\b\w+ times (?:more|larger|bigger|higher|greater|as)\b",
     re.I,
 )
+# "What does Alibaba gain from open-sourcing?", "How does it benefit from the usage data?": the
+# answer names a benefit or an advantage, or what something is worth or makes possible. A
+# sentence that does so while leaning on the one before ("This open-source approach generates
+# multiple strategic benefits: ...") then loses nothing for it (answer.ANAPHOR_PENALTY).
+ASKS_BENEFIT = re.compile(
+    r"\b(?:gain|gains|gained|benefit\w*|advantage\w*|upsides?|pays? off|payoff|gets? out of|in it for)\b",
+    re.I,
+)
+BENEFIT = re.compile(
+    r"\b(?:benefit\w*|advantages?|upsides?|gains?|valuable|value|enables?|pays? off)\b", re.I
+)
 # Question kind -> what its answer states, for ranking: a sentence that states it scores higher.
 ANSWER_TYPES = (
     (
@@ -516,6 +527,7 @@ ANSWER_TYPES = (
     (ASKS_MONEY, MONEY),
     (ASKS_COMPARISON, COMPARISON),
     (ASKS_LIST, LIST),
+    (ASKS_BENEFIT, BENEFIT),
 )
 # A question about a share (a percentage, a proportion) is answered only by a passage that
 # states one: a percentage, a fraction, "one in five". Any other number is no share ("290,000

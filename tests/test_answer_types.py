@@ -523,6 +523,27 @@ def test_a_question_about_one_version_is_answered_only_by_a_passage_naming_it(
 
 
 @pytest.mark.parametrize(
+    ("question", "benefit"),
+    [("What does the park gain from free entry?", True), ("how does the town benefit from the visitors", True),
+     ("What are the advantages of a guided climb?", True), ("what does etna tours get out of it", True),
+     ("What's the upside of the new rules?", True), ("What does the park charge?", False),
+     ("How many visitors climb?", False)],
+)  # fmt: skip
+def test_a_question_about_a_gain_asks_for_a_benefit(question, benefit) -> None:
+    assert bool(answer_types.ASKS_BENEFIT.search(question)) is benefit
+
+
+@pytest.mark.parametrize(
+    ("text", "benefit"),
+    [("This free approach generates multiple strategic benefits: more visitors, more sales.", True),
+     ("The flexibility enables faster openings.", True), ("It creates tremendous strategic value.", True),
+     ("It gives guides an advantage over rivals.", True), ("Since 2023 the park has opened 30 trails.", False)],
+)  # fmt: skip
+def test_a_sentence_that_names_a_benefit(text, benefit) -> None:
+    assert bool(answer_types.BENEFIT.search(text)) is benefit
+
+
+@pytest.mark.parametrize(
     ("question", "number", "multiple"),
     [("By what factor has usage increased?", False, True), ("By what multiple did requests grow?", False, True),
      ("How many times more calls does it get?", True, True), ("how many-fold did usage grow", True, True),

@@ -141,6 +141,11 @@ def test_the_customer_count_is_among_the_top_quotes(seeded):
         ("Why does China need its own chips and data centers so badly?", "technology restrictions"),
         # "... because it earns revenue whenever ..." is in the kingmaker passage, far below it.
         ("Why do people refer to Alibaba as a kingmaker?", "kingmaker"),
+        # "This open-source approach generates multiple strategic benefits: ..." leans on the
+        # sentence before it, but names what is gained (answer_types.ASKS_BENEFIT).
+        ("What does Alibaba gain from giving its models away as open source?", "accelerates Qwen adoption"),
+        # "How much ... gone up": the growth, not the customer count before it.
+        ("How much have calls to Alibaba's AI service gone up compared with a year ago?", r"15x|15-fold"),
     ],
 )
 def test_the_first_quote_highlights_what_the_question_asks_for(seeded, question, highlighted):
