@@ -459,6 +459,17 @@ REASON = re.compile(
 REASON_WITHIN = 0.15
 
 
+# "Which company is it likened to, and why is the comparison made?": a why after another question
+# is its second part, and the sentence that answers the first is the one to highlight.
+_ASKED_BEFORE = re.compile(r"\b(?:which|what|who|whom|whose|when|where|how)\b", re.I)
+
+
+def asks_reason_first(text: str) -> bool:
+    """Whether a question asks why, and asks nothing before it (GivesReason then picks)."""
+    m = ASKS_REASON.search(text)
+    return m is not None and not _ASKED_BEFORE.search(text, 0, m.start())
+
+
 @dataclass(frozen=True)
 class GivesReason:
     """A pick: a sentence that gives a reason (``REASON``), if its similarity to the question is
@@ -866,7 +877,7 @@ def of_question(text: str, qwords: list[str], word_vecs: np.ndarray, lexicon: Le
             role_word, role_vec = word, word_vecs[qwords.index(word)]
             role = what or m.group(1) or _ROLE_FORMS.get(word, (word,))[0]
     pick = ((DRAWBACK,) if ASKS_DRAWBACK.search(text) else ()) + tuple(mentions_year(y) for y in years)
-    pick += (GivesReason(),) if ASKS_REASON.search(text) else ()
+    pick += (GivesReason(),) if asks_reason_first(text) else ()
     needs_name = (
         NamesOther(
             qwords,

@@ -844,6 +844,18 @@ def test_a_name_from_another_origin_does_not_answer_where_the_question_says_one(
 )  # fmt: skip
 def test_a_why_question_picks_a_sentence_that_gives_a_reason(question, reason) -> None:
     assert bool(answer_types.ASKS_REASON.search(question)) is reason
+    assert answer_types.asks_reason_first(question) is reason
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Which American company is the approach likened to, and why is the comparison made?",
+     "When did the park open, and why did it close?", "How many trails are there, and why are there so many?"],
+)  # fmt: skip
+def test_a_why_after_another_question_picks_nothing(question) -> None:
+    """The first question's answer is the sentence to highlight."""
+    assert answer_types.ASKS_REASON.search(question)
+    assert not answer_types.asks_reason_first(question)
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,12 @@ def test_the_customer_count_is_among_the_top_quotes(seeded):
         ("What does Alibaba gain from giving its models away as open source?", "accelerates Qwen adoption"),
         # "How much ... gone up": the growth, not the customer count before it.
         ("How much have calls to Alibaba's AI service gone up compared with a year ago?", r"15x|15-fold"),
+        # A why after another question: the reason pick would take "This platform position
+        # ... because it earns revenue ..." before it (answer_types.asks_reason_first).
+        (
+            "Which American tech business is Alibaba's platform approach likened to, and why is the comparison made?",
+            "Amazon Web Services",
+        ),
     ],
 )
 def test_the_first_quote_highlights_what_the_question_asks_for(seeded, question, highlighted):
