@@ -399,8 +399,11 @@ ASKS_COMPARISON = re.compile(
     r"|\bas [\w-]+ as\W*$",
     re.I,
 )
+# "Platforms like Qwen" gives an example: "like" after a plural compares only as "is like",
+# "works like" and the like.
 COMPARISON = re.compile(
-    r"\b(?:like|unlike|similar(?:ly)? to|parallel\w*|resembl\w+|akin to|analogous|compared (?:to|with)|"
+    r"\b(?:(?<!\ws )like|(?:is|was|as|looks|seems|sounds|feels|works|acts) like|unlike|similar(?:ly)? to|"
+    r"parallel\w*|resembl\w+|akin to|analogous|compared (?:to|with)|"
     r"comparable|just as|mirror(?:s|ed|ing)?|as (?!well\b|soon\b|long\b|far\b)\w+(?: [\w-]+){0,3} as)\b",
     re.I,
 )

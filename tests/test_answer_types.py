@@ -227,7 +227,11 @@ def test_questions_that_ask_for_a_comparison_are_told_apart(question, comparison
     [("This strategy parallels platform plays like Amazon Web Services.", True),
      ("It could become as foundational to AI as x86 chips were to computing.", True),
      ("The plan is similar to how Meta's Llama models spread.", True),
-     ("Robotics as well as healthcare firms use it.", False), ("Etna erupted in 1669.", False)],
+     ("Robotics as well as healthcare firms use it.", False), ("Etna erupted in 1669.", False),
+     # "like" after a plural gives an example, unless a verb says it compares
+     ("Whether Chinese AI platforms like Qwen will remain domestic is open.", False),
+     ("The trail is like a staircase.", True), ("The park works like a museum.", True),
+     ("It grew like a weed.", True)],
 )  # fmt: skip
 def test_comparisons_are_recognized(text, comparison) -> None:
     assert bool(answer_types.COMPARISON.search(text)) is comparison
