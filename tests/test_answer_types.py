@@ -865,6 +865,7 @@ def test_a_why_after_another_question_picks_nothing(question) -> None:
 @pytest.mark.parametrize(
     ("text", "gives"),
     [("This strategy becomes particularly critical given ongoing restrictions.", True),
+     ("This rapid catch-up reflects massive investments in infrastructure.", True),
      ("China aims to ensure that tensions don't constrain it.", True), ("It grew because demand rose.", True),
      ("Supporting China's AI ambitions is continued massive investment in AI infrastructure.", False)],
 )  # fmt: skip

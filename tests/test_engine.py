@@ -146,6 +146,8 @@ def test_the_customer_count_is_among_the_top_quotes(seeded):
         ("What does Alibaba gain from giving its models away as open source?", "accelerates Qwen adoption"),
         # "How much ... gone up": the growth, not the customer count before it.
         ("How much have calls to Alibaba's AI service gone up compared with a year ago?", r"15x|15-fold"),
+        # "This rapid catch-up reflects China's massive investments ...": a cause is a reason.
+        ("Why is China closing the gap so fast, according to the experts cited?", "reflects"),
         # "... platforms like Qwen will remain ..." gives an example; the x86 sentence compares.
         ("What older technologies does the writer compare Qwen's possible future importance to?", "x86"),
         # A why after another question: the reason pick would take "This platform position
