@@ -527,6 +527,22 @@ ASKS_BENEFIT = re.compile(
 BENEFIT = re.compile(
     r"\b(?:benefit\w*|advantages?|upsides?|gains?|valuable|value|enables?|pays? off)\b", re.I
 )
+# "What do healthcare organizations use Qwen for?", "How are schools making use of the models?",
+# "In what ways are carmakers building Qwen in?": the answer says what something is used for
+# ("Healthcare providers deploy the technology for diagnostic support ..."), not that it is used
+# ("290,000 customers ... deploying the company's models").
+ASKS_USE = re.compile(
+    r"\bwhat (?:do|does|did|are|is|were|was)\b.*\b(?:use|using|do|doing) (?:[\w'-]+ ){0,3}?(?:for|with)\b"
+    r"|\bhow (?:are|is|do|does|were|was)\b.*\b(?:using|use|applying|apply|deploying|deploy|leveraging|"
+    r"making use|putting)\b"
+    r"|\bin what ways?\b|\buse cases?\b|\bwhat (?:for|tasks|purposes|functions)\b",
+    re.I,
+)
+USED_FOR = re.compile(
+    r"\b(?:use|uses|used|using|deploy|deploys|deployed|leverage|leverages|apply|applies|applied|integrate|"
+    r"integrates|integrated|employ|employs|rely on|relies on)\b(?:\s+\S+){0,6}?\s+(?:for|to|into|in)\b",
+    re.I,
+)
 # Question kind -> what its answer states, for ranking: a sentence that states it scores higher.
 ANSWER_TYPES = (
     (
@@ -544,6 +560,7 @@ ANSWER_TYPES = (
     (ASKS_COMPARISON, COMPARISON),
     (ASKS_LIST, LIST),
     (ASKS_BENEFIT, BENEFIT),
+    (ASKS_USE, USED_FOR),
 )
 # A question about a share (a percentage, a proportion) is answered only by a passage that
 # states one: a percentage, a fraction, "one in five". Any other number is no share ("290,000

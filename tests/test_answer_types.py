@@ -527,6 +527,29 @@ def test_a_question_about_one_version_is_answered_only_by_a_passage_naming_it(
 
 
 @pytest.mark.parametrize(
+    ("question", "use"),
+    [("What do mountain guides use the maps for?", True), ("What are schools doing with the maps?", True),
+     ("How are hotels putting the app to work?", True), ("How is the park using drones?", True),
+     ("In what ways are guides applying it?", True), ("etna app use cases", True),
+     ("What tasks do rangers hand to the app?", True), ("What does the park charge?", False),
+     ("How many visitors use the trail?", False), ("Which license does the app use?", False)],
+)  # fmt: skip
+def test_a_question_about_what_something_is_used_for(question, use) -> None:
+    assert bool(answer_types.ASKS_USE.search(question)) is use
+
+
+@pytest.mark.parametrize(
+    ("text", "used_for"),
+    [("Healthcare providers deploy the technology for diagnostic support.", True),
+     ("Financial services apply it to fraud detection.", True),
+     ("Carmakers integrate the app into vehicle voice assistants.", True),
+     ("The park has 290,000 visitors deploying its maps.", False), ("The trail is used.", False)],
+)  # fmt: skip
+def test_a_sentence_that_says_what_something_is_used_for(text, used_for) -> None:
+    assert bool(answer_types.USED_FOR.search(text)) is used_for
+
+
+@pytest.mark.parametrize(
     ("question", "benefit"),
     [("What does the park gain from free entry?", True), ("how does the town benefit from the visitors", True),
      ("What are the advantages of a guided climb?", True), ("what does etna tours get out of it", True),

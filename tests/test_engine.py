@@ -150,6 +150,8 @@ def test_the_customer_count_is_among_the_top_quotes(seeded):
         ("Why is China closing the gap so fast, according to the experts cited?", "reflects"),
         # "... platforms like Qwen will remain ..." gives an example; the x86 sentence compares.
         ("What older technologies does the writer compare Qwen's possible future importance to?", "x86"),
+        # The sentence that says what the firms use it for, not one about companies in general.
+        ("What do financial firms do with Qwen?", "fraud detection"),
         # A why after another question: the reason pick would take "This platform position
         # ... because it earns revenue ..." before it (answer_types.asks_reason_first).
         (
