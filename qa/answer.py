@@ -435,6 +435,16 @@ def lacks(index: StoredIndex, scored: list[Scored], query: Query) -> str | None:
     return lacking
 
 
+# What a stem takes to name a people or its members: "Western" -> "Westerners", "Europe" ->
+# "Europeans" and "European" -> "Europeans".
+_NAME_SUFFIXES = frozenset(("s", "es", "er", "ers", "an", "ans", "n", "ns", "ian", "ians"))
+
+
+def _stem_of(word: str, name: str) -> bool:
+    """Whether ``word`` is ``name`` without one of _NAME_SUFFIXES."""
+    return name.startswith(word) and name[len(word) :] in _NAME_SUFFIXES
+
+
 def unknown_name(index: StoredIndex, scored: list[Scored], query: Query) -> str | None:
     """A name the question relies on that no document has, nor any candidate passage a word
     close to it (MATCH_FLOOR, as soft keyword matching counts closeness), as the question
@@ -463,9 +473,12 @@ def unknown_name(index: StoredIndex, scored: list[Scored], query: Query) -> str 
     if len(ids):
         sims = index.lexicon.rows(ids) @ vecs.T
         # A word inside the name ("open" of "OpenAI") is close to it by the tokenizer's pieces,
-        # not by meaning.
+        # not by meaning; its stem is the name ("Western" of "Westerners").
         vocab = index.lexicon.vocab
-        inside = np.array([[vocab[i] in w for w, _ in absent] for i in ids.tolist()], dtype=bool)
+        inside = np.array(
+            [[vocab[i] in w and not _stem_of(vocab[i], w) for w, _ in absent] for i in ids.tolist()],
+            dtype=bool,
+        )
         closest = np.where(inside, -1.0, sims).max(axis=0)
     return next(
         (form for (_, form), c in zip(absent, closest.tolist(), strict=True) if c < MATCH_FLOOR), None

@@ -389,3 +389,13 @@ def test_stored_sentence_words_score_as_the_sentence_text_does(small_index, monk
     from_text = answer.rescore(small_index, hits, query, settings)
     assert [(s.row, s.best) for s in stored] == [(s.row, s.best) for s in from_text]
     np.testing.assert_allclose([s.score for s in stored], [s.score for s in from_text], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("word", "name", "stem"),
+    [("western", "westerners", True), ("european", "europeans", True), ("europe", "europeans", True),
+     ("open", "openai", False), ("west", "westerners", False), ("qwen", "qwen", False)],
+)  # fmt: skip
+def test_a_stem_of_a_name_is_no_mere_piece_of_it(word, name, stem) -> None:
+    """answer.unknown_name: "Western" mentions "Westerners"; "open" is no mention of "OpenAI"."""
+    assert answer._stem_of(word, name) is stem
