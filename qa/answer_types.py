@@ -53,8 +53,12 @@ _POLITE = r"(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?)?"
 # "Tell me the ...", "Give me the ...": asks as "List the ..." and "Name the ..." do; "Tell me how
 # banks use it" asks how.
 _TELL_ME = r"(?:tell|give|show)\s+me(?!\s+(?:how|why|what|when|where|which|who|whether|if|about)\b)"
+# "Show me what the article says schools use it for": "what" opens a clause; the kind after its
+# verb is no kind asked for.
+_SAYS = r"says|said|states|stated|reports|reported|writes|wrote|mentions|mentioned|claims|claimed|notes|noted"
 ASKS_NAMED_KIND = re.compile(
-    rf"\b(?:which|what)\s+(?!(?:{_SORT_OF})\s+of\b)(?:(?!(?:{_AUXILIARY})\b)[\w'-]+\s+){{0,3}}?(?:{_NAMED_KINDS})\b"
+    rf"\b(?:which|what)\s+(?!(?:{_SORT_OF})\s+of\b)(?:(?!(?:{_AUXILIARY}|{_SAYS})\b)[\w'-]+\s+){{0,3}}?"
+    rf"(?:{_NAMED_KINDS})\b"
     rf"|^\W*{_POLITE}(?:name|list|identify|{_TELL_ME})\s+(?:[\w'-]+\s+){{0,4}}?(?:{_NAMED_KINDS})\b"
     # "What was the name of the first model ...?"
     rf"|\bname of\s+(?:[\w'-]+\s+){{0,4}}?(?:{_NAMED_KINDS})\b",

@@ -639,7 +639,9 @@ def test_the_names_a_question_relies_on_are_its_capitalized_words_past_a_sentenc
      ("Can you name some of the robotics companies that use it?", True, True),
      ("Could you please list the hospitals using it?", True, True), ("Can you tell me how banks use it?", False, False),
      ("What was the name of the first model it released?", True, True), ("Which specific NVIDIA chips are banned?", True, True),
-     ("What is the name of this approach?", False, False)],
+     ("What is the name of this approach?", False, False),
+     ("Show me what the article says schools use it for.", False, False),
+     ("What the report mentions hospitals doing is unclear; which hospitals use it?", True, True)],
 )  # fmt: skip
 def test_questions_that_ask_for_a_named_thing_are_told_apart(question, named_kind, name) -> None:
     assert bool(answer_types.ASKS_NAMED_KIND.search(question)) is named_kind

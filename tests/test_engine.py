@@ -206,6 +206,8 @@ def test_every_passage_is_a_verbatim_whole_sentence_quote(seeded, question):
         ),
         # "Model" of "Model Studio" is no kind of thing asked for by name.
         ("Explain what Model Studio does for a company without its own AI team.", "Model Studio"),
+        # "what the article says schools ..." asks for no school by name.
+        ("Show me what the article says schools and universities use Qwen for.", "Educational institutions"),
         # "Westerners", which the documents never write, is their "Western" with a suffix.
         (
             "In what way does Alibaba's openness break with how Chinese AI was developed before, and with "
