@@ -369,6 +369,9 @@ ASKS_MONEY = re.compile(
     r"|\bin (?:dollar|euro|yuan|rmb|monetary|cash) terms\b"
     r"|\b(?:dollar|euro|yuan|rmb) (?:figures?|amounts?|values?|sums?)\b|\bin (?:us )?(?:dollars|euros|yuan)\b"
     r"|\bwhat (?:\S+\s+){0,2}?(?:fines|penalties)\b"
+    # "What revenue did it report?", "What fees does it charge?"; "the price Model Studio charges"
+    rf"|\bwhat (?:\S+\s+){{0,2}}?(?:revenues?|profits?|prices?|fees?|salar(?:y|ies)|valuations?)\s+(?:{_AUXILIARY})\b"
+    r"|\b(?:prices?|fees?|rates?)\b(?:\s+\S+){0,4}?\s+(?:charges|charged|costs)\b"
     r"|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?(?:fines?|penalt(?:y|ies))\b"
     r"|\bmarket cap(?:itali[sz]ation)?\b|\bpricing\b|\b(?:stock|share) prices?\b"
     # A keyword query whose last word is an amount ("deepseek r1 training cost"), or that opens

@@ -65,6 +65,10 @@ def _lacks(question: str, text: str) -> str | None:
         ("etna climb opportunity cost", False),
         ("cost structure of the park", False),
         ("why the climb costs", False),
+        ("What revenue did Etna Tours report last quarter?", True),
+        ("What fees does the park charge?", True),
+        ("I need the per-visitor price the park charges for a climb.", True),
+        ("What price war is going on between the guides?", False),
     ],
 )
 def test_questions_about_an_amount_of_money_are_told_apart(question, money) -> None:
