@@ -545,9 +545,12 @@ ASKS_USE = re.compile(
     r"|\bin what ways?\b|\buse cases?\b|\bwhat (?:for|tasks|purposes|functions)\b",
     re.I,
 )
+# What is used comes between the verb and what for ("apply it to fraud detection"): in "data
+# Alibaba can use to improve Qwen" the data is used, and nothing says for what.
 USED_FOR = re.compile(
     r"\b(?:use|uses|used|using|deploy|deploys|deployed|leverage|leverages|apply|applies|applied|integrate|"
-    r"integrates|integrated|employ|employs|rely on|relies on)\b(?:\s+\S+){0,6}?\s+(?:for|to|into|in)\b",
+    r"integrates|integrated|employ|employs|rely on|relies on)\b(?:\s+\S+){1,6}?\s+(?:for|to|into|in)\b"
+    r"|\b(?:is|are|was|were|be|being|been) (?:used|deployed|applied|leveraged|employed) (?:for|in)\b",
     re.I,
 )
 # Question kind -> what its answer states, for ranking: a sentence that states it scores higher.

@@ -547,7 +547,8 @@ def test_a_question_about_what_something_is_used_for(question, use) -> None:
     [("Healthcare providers deploy the technology for diagnostic support.", True),
      ("Financial services apply it to fraud detection.", True),
      ("Carmakers integrate the app into vehicle voice assistants.", True),
-     ("The park has 290,000 visitors deploying its maps.", False), ("The trail is used.", False)],
+     ("The park has 290,000 visitors deploying its maps.", False), ("The trail is used.", False),
+     ("It generates data the park can use to improve its maps.", False), ("The maps are used for rescue.", True)],
 )  # fmt: skip
 def test_a_sentence_that_says_what_something_is_used_for(text, used_for) -> None:
     assert bool(answer_types.USED_FOR.search(text)) is used_for
