@@ -688,6 +688,20 @@ IN_FORCE = re.compile(
     r"|(?:appl(?:y|ies)|enforced)\s+from)\b",
     re.I,
 )
+# "How many customers did Qwen have a year before the 290,000 figure?": a count at an earlier
+# time is stated as one ("up from 100,000", "20,000 a year earlier"); a passage with today's
+# count ("290,000 customers ... as of January 2026") does not give it.
+ASKS_EARLIER_COUNT = re.compile(
+    r"\bhow many\b(?:\s+\S+){0,14}?\s+(?:(?:a|one|the) (?:year|month|quarter) (?:before|earlier|prior|ago)"
+    r"|(?:before|prior to) (?:the|these|this)\b(?:\s+\S+){0,3}?\s+(?:figures?|numbers?|counts?|totals?))\b",
+    re.I,
+)
+EARLIER_FIGURE = re.compile(
+    r"\b(?:up|rising|rose|grew|growing|increased|climbed|jumped) from\b|\bfrom [\d,.]+\+?\s+(?:\w+\s+)?(?:to|a year)\b"
+    r"|\b[\d,.]+\+?\s+(?:\w+\s+){0,2}(?:a|one|the) (?:year|month|quarter) (?:earlier|before|ago|prior)\b"
+    r"|\b(?:a|one) (?:year|month|quarter) (?:earlier|before|ago),?\s+(?:\w+\s+){0,4}[\d,.]+",
+    re.I,
+)
 REQUIRED = (
     (ASKS_WHEN, DATE, "date"),
     (ASKS_MONEY, MONEY, "amount of money"),
@@ -695,6 +709,7 @@ REQUIRED = (
     (ASKS_LICENSE, LICENSE, "license"),
     (ASKS_VERSION, VERSION, "version"),
     (ASKS_IN_FORCE, IN_FORCE, "date of entry into force"),
+    (ASKS_EARLIER_COUNT, EARLIER_FIGURE, "earlier figure"),
 )
 # "How many customers ...", "the number of API calls": the counted thing is the first plural
 # among the next three words ("Qwen customers", "API calls"), else the first word.

@@ -273,6 +273,20 @@ def test_when_a_rule_comes_into_force_needs_a_passage_that_says_so(question, tex
     assert _lacks(question, text) == lacking
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "lacking"),
+    [("How many visitors did the park have a year before the 290,000 figure?",
+      "The park had over 290,000 visitors as of January 2026, and sales surged 15x year-over-year.", "earlier figure"),
+     ("How many visitors did the park have a year earlier?",
+      "The park had 290,000 visitors in 2026, up from 120,000.", None),
+     ("How many visitors did the park have a year ago?",
+      "It had 290,000 visitors, against 120,000 a year earlier.", None),
+     ("How many visitors does the park have?", "The park had over 290,000 visitors as of January 2026.", None)],
+)  # fmt: skip
+def test_a_count_at_an_earlier_time_needs_an_earlier_figure(question, text, lacking) -> None:
+    assert _lacks(question, text) == lacking
+
+
 def test_a_sentence_that_lists_what_is_asked_for_ranks_higher() -> None:
     vocab = ["customers", "industries", "qwen", "robotics", "healthcare", "education", "finance", "breadth"]
     lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
