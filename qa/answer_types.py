@@ -702,6 +702,17 @@ EARLIER_FIGURE = re.compile(
     r"|\b(?:a|one) (?:year|month|quarter) (?:earlier|before|ago),?\s+(?:\w+\s+){0,4}[\d,.]+",
     re.I,
 )
+# "By what margin?", "By how much did API calls grow?": the answer is a figure ("15x", "doubled",
+# "by a third"); a passage with none does not give it.
+ASKS_MARGIN = re.compile(
+    r"\bby (?:how much|what (?:margin|amount|percentage|proportion|factor|multiple))\b", re.I
+)
+FIGURE = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|hundred|"
+    r"thousand|million|billion|half|halved|third|quarter|double|doubled|doubling|triple|tripled|twice|thrice|"
+    r"\w+fold)\b",
+    re.I,
+)
 REQUIRED = (
     (ASKS_WHEN, DATE, "date"),
     (ASKS_MONEY, MONEY, "amount of money"),
@@ -710,6 +721,7 @@ REQUIRED = (
     (ASKS_VERSION, VERSION, "version"),
     (ASKS_IN_FORCE, IN_FORCE, "date of entry into force"),
     (ASKS_EARLIER_COUNT, EARLIER_FIGURE, "earlier figure"),
+    (ASKS_MARGIN, FIGURE, "figure"),
 )
 # "How many customers ...", "the number of API calls": the counted thing is the first plural
 # among the next three words ("Qwen customers", "API calls"), else the first word.

@@ -287,6 +287,17 @@ def test_a_count_at_an_earlier_time_needs_an_earlier_figure(question, text, lack
     assert _lacks(question, text) == lacking
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "lacking"),
+    [("By what margin did the park beat its rival?", "The park overtook its rival in visitors.", "figure"),
+     ("By how much did visits grow?", "Visits surged 15x year-over-year.", None),
+     ("By how much did visits grow?", "Visits doubled.", None),
+     ("By what factor did visits grow?", "Visits grew as the trails opened.", "figure")],
+)  # fmt: skip
+def test_a_margin_needs_a_figure(question, text, lacking) -> None:
+    assert _lacks(question, text) == lacking
+
+
 def test_a_sentence_that_lists_what_is_asked_for_ranks_higher() -> None:
     vocab = ["customers", "industries", "qwen", "robotics", "healthcare", "education", "finance", "breadth"]
     lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)
