@@ -713,6 +713,51 @@ FIGURE = re.compile(
     r"\w+fold)\b",
     re.I,
 )
+# A question that takes an event for granted ("Why did the EU ban Qwen under the AI Act?",
+# "Given that Washington has banned ...", "What deal allowed Alibaba to resume buying NVIDIA's
+# chips?", "Qwen has overtaken Llama - by what margin?") is answered only by a passage that
+# mentions such an event: the documents' passage on the AI Act, however close, says nothing of a
+# ban. A yes/no question asks whether it happened ("Did the US ban ...?") and is left alone.
+# "Stop" is not among them: "Why did Alibaba stop keeping its models closed?" is answered by a
+# "departure from the closed, proprietary approach".
+_NOT_YES_NO = r"^(?!\W*(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|should)\b)"
+
+
+def _assumes(verbs: str) -> re.Pattern:
+    return re.compile(rf"{_NOT_YES_NO}[\s\S]*?\b(?:{verbs})\b", re.I)
+
+
+EVENTS = (
+    (
+        _assumes("ban|bans|banned|banning"),
+        re.compile(
+            r"\b(?:ban\w*|prohibit\w*|restrict\w*|block\w*|forbid\w*|outlaw\w*|sanction\w*|embargo\w*)", re.I
+        ),
+        "mention of a ban",
+    ),
+    (
+        _assumes("acquire|acquires|acquired|acquiring|merge|merges|merged|merging"),
+        re.compile(r"\b(?:acqui\w*|bought|buys?|purchas\w*|takeover|took over|merg\w*)", re.I),
+        "mention of an acquisition",
+    ),
+    (
+        _assumes("resume|resumes|resumed|resuming|restart|restarts|restarted|restarting"),
+        re.compile(r"\b(?:resum\w*|restart\w*|again|once more)", re.I),
+        "mention of resuming",
+    ),
+    (
+        _assumes(
+            "overtake|overtakes|overtaken|overtook|overtaking|surpass|surpasses|surpassed|surpassing|outpace[sd]?"
+        ),
+        re.compile(r"\b(?:overt\w*|surpass\w*|outpac\w*|exceed\w*|ahead of|larger than|more than)", re.I),
+        "mention of overtaking",
+    ),
+    (
+        _assumes("fined|fines|fine(?!-)|sue|sued|sues|penali[sz]ed|penali[sz]es"),
+        re.compile(r"\b(?:fine[sd]?\b(?!-)|fining|penal\w*|sue[sd]?\b|suing|lawsuits?|courts?\b)", re.I),
+        "mention of a fine or lawsuit",
+    ),
+)
 REQUIRED = (
     (ASKS_WHEN, DATE, "date"),
     (ASKS_MONEY, MONEY, "amount of money"),
@@ -722,6 +767,7 @@ REQUIRED = (
     (ASKS_IN_FORCE, IN_FORCE, "date of entry into force"),
     (ASKS_EARLIER_COUNT, EARLIER_FIGURE, "earlier figure"),
     (ASKS_MARGIN, FIGURE, "figure"),
+    *EVENTS,
 )
 # "How many customers ...", "the number of API calls": the counted thing is the first plural
 # among the next three words ("Qwen customers", "API calls"), else the first word.

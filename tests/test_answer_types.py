@@ -298,6 +298,25 @@ def test_a_margin_needs_a_figure(question, text, lacking) -> None:
     assert _lacks(question, text) == lacking
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "lacking"),
+    [("Why did the council ban climbing on Etna?", "The council regulates climbing on Etna with permits.",
+      "mention of a ban"),
+     ("Why is climbing banned on Etna?", "Restrictions on climbing Etna followed the eruption.", None),
+     ("Did the council ban climbing on Etna?", "The council regulates climbing on Etna with permits.", None),
+     ("Why did Etna Tours acquire its rival?", "Etna Tours grew fast and hired guides.", "mention of an acquisition"),
+     ("What deal let the park resume night climbs?", "The park runs night climbs in summer.", "mention of resuming"),
+     ("The park has overtaken Vesuvius in visitors - by what margin?", "The park drew 290,000 visitors.",
+      "mention of overtaking"),
+     ("Why was Etna Tours fined?", "Etna Tours opened 30 trails.", "mention of a fine or lawsuit"),
+     ("How can guides fine-tune the maps?", "Guides can customize the maps.", None)],
+)  # fmt: skip
+def test_a_question_that_takes_an_event_for_granted_needs_a_passage_that_mentions_one(
+    question, text, lacking
+) -> None:
+    assert _lacks(question, text) == lacking
+
+
 def test_a_sentence_that_lists_what_is_asked_for_ranks_higher() -> None:
     vocab = ["customers", "industries", "qwen", "robotics", "healthcare", "education", "finance", "breadth"]
     lexicon = Lexicon(vocab, get_embedder().encode(vocab), np.ones(len(vocab)), 1)

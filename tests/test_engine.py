@@ -208,6 +208,8 @@ def test_every_passage_is_a_verbatim_whole_sentence_quote(seeded, question):
         ("Explain what Model Studio does for a company without its own AI team.", "Model Studio"),
         # "what the article says schools ..." asks for no school by name.
         ("Show me what the article says schools and universities use Qwen for.", "Educational institutions"),
+        # A ban the documents speak of as restrictions.
+        ("Why are NVIDIA chips banned in China?", "technology restrictions"),
         # "Westerners", which the documents never write, is their "Western" with a suffix.
         (
             "In what way does Alibaba's openness break with how Chinese AI was developed before, and with "
@@ -236,6 +238,8 @@ def test_answerable_questions_are_found(seeded, question, evidence):
             "How many Model Studio customers did Alibaba have a year before the 290,000 figure?",
             "earlier figure",
         ),
+        # The AI Act is there; a ban of Qwen under it is not.
+        ("Why did the EU ban Qwen models under the AI Act?", "mention of a ban"),
     ],
 )
 def test_near_topic_questions_the_article_does_not_answer_abstain(seeded, question, lacking):
