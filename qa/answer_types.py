@@ -372,6 +372,8 @@ ASKS_MONEY = re.compile(
     # "What revenue did it report?", "What fees does it charge?"; "the price Model Studio charges"
     rf"|\bwhat (?:\S+\s+){{0,2}}?(?:revenues?|profits?|prices?|fees?|salar(?:y|ies)|valuations?)\s+(?:{_AUXILIARY})\b"
     r"|\b(?:prices?|fees?|rates?)\b(?:\s+\S+){0,4}?\s+(?:charges|charged|costs)\b"
+    # "qwen api price per million tokens"
+    r"|\b(?:prices?|costs?|fees?|pricing)\s+per\b"
     r"|\bhow (?:large|big|high|steep) (?:is|are|was|were) (?:the |its |their )?(?:fines?|penalt(?:y|ies))\b"
     r"|\bmarket cap(?:itali[sz]ation)?\b|\bpricing\b|\b(?:stock|share) prices?\b"
     # A keyword query whose last word is an amount ("deepseek r1 training cost"), or that opens
@@ -739,6 +741,16 @@ EVENTS = (
         _assumes("acquire|acquires|acquired|acquiring|merge|merges|merged|merging"),
         re.compile(r"\b(?:acqui\w*|bought|buys?|purchas\w*|takeover|took over|merg\w*)", re.I),
         "mention of an acquisition",
+    ),
+    (
+        _assumes("lift|lifts|lifted|lifting|scrap|scraps|scrapped|scrapping"),
+        re.compile(r"\b(?:lift\w*|scrap\w*|eas(?:e|ed|es|ing)\b|relax\w*|remov\w*|end(?:s|ed|ing)?\b)", re.I),
+        "mention of lifting",
+    ),
+    (
+        _assumes("partnership|partnerships|partnered|partnering|joint venture|collaborated|collaborating"),
+        re.compile(r"\b(?:partner\w*|joint|collaborat\w*|alliance\w*|together with|teamed)", re.I),
+        "mention of a partnership",
     ),
     (
         _assumes("resume|resumes|resumed|resuming|restart|restarts|restarted|restarting"),

@@ -69,6 +69,8 @@ def _lacks(question: str, text: str) -> str | None:
         ("What fees does the park charge?", True),
         ("I need the per-visitor price the park charges for a climb.", True),
         ("What price war is going on between the guides?", False),
+        ("etna guided climb price per person", True),
+        ("cost per visitor of the new trail", True),
     ],
 )
 def test_questions_about_an_amount_of_money_are_told_apart(question, money) -> None:
@@ -309,7 +311,12 @@ def test_a_margin_needs_a_figure(question, text, lacking) -> None:
      ("The park has overtaken Vesuvius in visitors - by what margin?", "The park drew 290,000 visitors.",
       "mention of overtaking"),
      ("Why was Etna Tours fined?", "Etna Tours opened 30 trails.", "mention of a fine or lawsuit"),
-     ("How can guides fine-tune the maps?", "Guides can customize the maps.", None)],
+     ("How can guides fine-tune the maps?", "Guides can customize the maps.", None),
+     ("Now that the council has lifted its ban, how do guides work?", "Restrictions on climbing remain in force.",
+      "mention of lifting"),
+     ("How did the park's partnership with Vesuvius shape its trails?", "The park opened 30 trails.",
+      "mention of a partnership"),
+     ("How did the park's partnership with Vesuvius shape its trails?", "The park and Vesuvius are partners.", None)],
 )  # fmt: skip
 def test_a_question_that_takes_an_event_for_granted_needs_a_passage_that_mentions_one(
     question, text, lacking
