@@ -770,6 +770,8 @@ EVENTS = (
         "mention of a fine or lawsuit",
     ),
 )
+# What a question takes for granted rather than asks for, as its notice says.
+ASSUMED = frozenset(what for _, _, what in EVENTS)
 REQUIRED = (
     (ASKS_WHEN, DATE, "date"),
     (ASKS_MONEY, MONEY, "amount of money"),

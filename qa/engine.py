@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import store
 from .answer import make_query, quotes
+from .answer_types import ASSUMED
 from .embedding import resolve_model
 from .errors import EmptyQuestion, IndexCorrupt, IndexMismatch, IndexWriteError
 from .indexer import build_index, is_current
@@ -150,7 +151,8 @@ class Engine:
             found, lacking, stream = quotes(index, hits, q, self.settings)
             passages, repeats = _unique(stream, k)
         if lacking is not None and passages:
-            notices += (f"the closest passage states no {lacking}, which the question asks for",)
+            how = "takes for granted" if lacking in ASSUMED else "asks for"
+            notices += (f"the closest passage states no {lacking}, which the question {how}",)
         if repeats:
             notices += (f"the same text is also in {', '.join(repeats)}; each quote is shown once",)
         if self._settled != index.generation:

@@ -238,8 +238,6 @@ def test_answerable_questions_are_found(seeded, question, evidence):
             "How many Model Studio customers did Alibaba have a year before the 290,000 figure?",
             "earlier figure",
         ),
-        # The AI Act is there; a ban of Qwen under it is not.
-        ("Why did the EU ban Qwen models under the AI Act?", "mention of a ban"),
     ],
 )
 def test_near_topic_questions_the_article_does_not_answer_abstain(seeded, question, lacking):
@@ -247,6 +245,17 @@ def test_near_topic_questions_the_article_does_not_answer_abstain(seeded, questi
     assert not answer.found
     assert answer.passages, "the closest passages are still shown, flagged as not an answer"
     assert f"the closest passage states no {lacking}, which the question asks for" in answer.notices
+
+
+def test_a_false_premise_is_not_answered(seeded):
+    """The AI Act is there; a ban of Qwen under it is not (answer_types.EVENTS)."""
+    answer = _ask(seeded, "Why did the EU ban Qwen models under the AI Act?")
+    assert not answer.found
+    assert answer.passages
+    assert (
+        "the closest passage states no mention of a ban, which the question takes for granted"
+        in answer.notices
+    )
 
 
 def test_an_answered_question_has_no_notice_of_what_is_missing(seeded):
