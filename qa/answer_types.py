@@ -705,15 +705,19 @@ EARLIER_FIGURE = re.compile(
     re.I,
 )
 # "By what margin?", "By how much did API calls grow?": the answer is a figure ("15x", "doubled",
-# "by a third"); a passage with none does not give it.
+# "by a third"); a passage with none does not give it, nor do the digits of a name ("Qwen2.5").
 ASKS_MARGIN = re.compile(
     r"\bby (?:how much|what (?:margin|amount|percentage|proportion|factor|multiple))\b", re.I
 )
-FIGURE = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|hundred|"
-    r"thousand|million|billion|half|halved|third|quarter|double|doubled|doubling|triple|tripled|twice|thrice|"
-    r"\w+fold)\b",
+# A number of its own, in digits or words: not the digits of a name or version ("Qwen2.5", "COVID-19").
+NUMERAL = re.compile(
+    r"(?<![\w.-])\d[\w.,%-]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundreds?|thousands?|millions?|billions?|dozens?)\b",
     re.I,
+)
+# ... told as a number, a multiple or a fraction.
+FIGURE = re.compile(
+    "|".join((NUMERAL.pattern, MULTIPLE.pattern, r"\b(?:half|halved|third|quarter|twice|thrice)\b")), re.I
 )
 # A question that takes an event for granted ("Why did the EU ban Qwen under the AI Act?",
 # "Given that Washington has banned ...", "What deal allowed Alibaba to resume buying NVIDIA's
@@ -812,12 +816,6 @@ _NOUN_COUNT = re.compile(r"\b([\w'-]+)\s+(?:count\b(?!\s+on\b)|(?:number|volume|
 _NOT_COUNTED = frozenset(
     {"times", "ways", "kinds", "types", "sorts", "billions", "millions", "trillions", "thousands", "hundreds"}
     | {"version", "phone", "serial", "page", "article", "issue", "reference", "account", "registration", "id"}
-)
-# A number of its own, in digits or words: not the digits of a name or version ("Qwen2.5", "COVID-19").
-NUMERAL = re.compile(
-    r"(?<![\w.-])\d[\w.,%-]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"hundreds?|thousands?|millions?|billions?|dozens?)\b",
-    re.I,
 )
 # A multiple or a share is no count: "How many API calls does it handle?" is not answered by
 # "API calls surged 15x" (nor by "15-fold", "40%", "three times").

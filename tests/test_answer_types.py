@@ -294,7 +294,8 @@ def test_a_count_at_an_earlier_time_needs_an_earlier_figure(question, text, lack
     [("By what margin did the park beat its rival?", "The park overtook its rival in visitors.", "figure"),
      ("By how much did visits grow?", "Visits surged 15x year-over-year.", None),
      ("By how much did visits grow?", "Visits doubled.", None),
-     ("By what factor did visits grow?", "Visits grew as the trails opened.", "figure")],
+     ("By what factor did visits grow?", "Visits grew as the trails opened.", "figure"),
+     ("By how much did visits grow?", "Visits grew after Trail2.5 opened.", "figure")],
 )  # fmt: skip
 def test_a_margin_needs_a_figure(question, text, lacking) -> None:
     assert _lacks(question, text) == lacking
