@@ -225,37 +225,37 @@ def test_answerable_questions_are_found(seeded, question, evidence):
 
 
 @pytest.mark.parametrize(
-    ("question", "lacking"),
+    ("question", "missing"),
     [
         # A number, but of customers; the Act is there, a date for it is not; revenue is there,
         # an amount is not; no number beside the market.
-        ("How many parameters does the largest Qwen model have?", "number of parameters"),
-        ("When does the EU AI Act take effect?", "date"),
-        ("What was Alibaba's revenue last fiscal year?", "amount of money"),
-        ("What is Alibaba's share of the Chinese cloud market?", "percentage or share"),
+        (
+            "How many parameters does the largest Qwen model have?",
+            "number of parameters, which the question asks for",
+        ),
+        ("When does the EU AI Act take effect?", "date, which the question asks for"),
+        ("What was Alibaba's revenue last fiscal year?", "amount of money, which the question asks for"),
+        (
+            "What is Alibaba's share of the Chinese cloud market?",
+            "percentage or share, which the question asks for",
+        ),
         # Today's customer count is there; one from a year before is not.
         (
             "How many Model Studio customers did Alibaba have a year before the 290,000 figure?",
-            "earlier figure",
+            "earlier figure, which the question asks for",
+        ),
+        # A false premise: the AI Act is there, a ban of Qwen under it is not (answer_types.EVENTS).
+        (
+            "Why did the EU ban Qwen models under the AI Act?",
+            "mention of a ban, which the question takes for granted",
         ),
     ],
 )
-def test_near_topic_questions_the_article_does_not_answer_abstain(seeded, question, lacking):
+def test_near_topic_questions_the_article_does_not_answer_abstain(seeded, question, missing):
     answer = _ask(seeded, question)
     assert not answer.found
     assert answer.passages, "the closest passages are still shown, flagged as not an answer"
-    assert f"the closest passage states no {lacking}, which the question asks for" in answer.notices
-
-
-def test_a_false_premise_is_not_answered(seeded):
-    """The AI Act is there; a ban of Qwen under it is not (answer_types.EVENTS)."""
-    answer = _ask(seeded, "Why did the EU ban Qwen models under the AI Act?")
-    assert not answer.found
-    assert answer.passages
-    assert (
-        "the closest passage states no mention of a ban, which the question takes for granted"
-        in answer.notices
-    )
+    assert f"the closest passage states no {missing}" in answer.notices
 
 
 def test_an_answered_question_has_no_notice_of_what_is_missing(seeded):
